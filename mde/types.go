@@ -1,0 +1,293 @@
+// Package mde is a client for the Microsoft Defender for Endpoint
+// machine-actions API: its entity types, the typed query that builds OData
+// filters, paging, and typed errors carrying the HTTP status and Retry-After.
+package mde
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// ActionType is the machine action's type. It is an open set: a value the
+// API sends that is not one of the constants below is kept and shown as is.
+type ActionType string
+
+// The nine documented action types.
+const (
+	TypeRunAntiVirusScan            ActionType = "RunAntiVirusScan"
+	TypeOffboard                    ActionType = "Offboard"
+	TypeLiveResponse                ActionType = "LiveResponse"
+	TypeCollectInvestigationPackage ActionType = "CollectInvestigationPackage"
+	TypeIsolate                     ActionType = "Isolate"
+	TypeUnisolate                   ActionType = "Unisolate"
+	TypeStopAndQuarantineFile       ActionType = "StopAndQuarantineFile"
+	TypeRestrictCodeExecution       ActionType = "RestrictCodeExecution"
+	TypeUnrestrictCodeExecution     ActionType = "UnrestrictCodeExecution"
+)
+
+// ActionTypes lists the nine documented types in a stable order.
+var ActionTypes = []ActionType{
+	TypeIsolate, TypeUnisolate, TypeRunAntiVirusScan, TypeCollectInvestigationPackage,
+	TypeRestrictCodeExecution, TypeUnrestrictCodeExecution, TypeStopAndQuarantineFile,
+	TypeOffboard, TypeLiveResponse,
+}
+
+// ActionStatus is the machine action's status. It is an open set.
+type ActionStatus string
+
+// The six documented statuses ("Cancelled" with a double L, as the API sends it).
+const (
+	StatusPending    ActionStatus = "Pending"
+	StatusInProgress ActionStatus = "InProgress"
+	StatusSucceeded  ActionStatus = "Succeeded"
+	StatusFailed     ActionStatus = "Failed"
+	StatusTimeOut    ActionStatus = "TimeOut"
+	StatusCancelled  ActionStatus = "Cancelled"
+)
+
+// Final reports whether the status is one the action can no longer leave
+// (Succeeded, Failed, TimeOut, Cancelled). An unknown status is not final:
+// the tool lets the server decide.
+func (s ActionStatus) Final() bool {
+	switch s {
+	case StatusSucceeded, StatusFailed, StatusTimeOut, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Open reports whether the status is Pending or InProgress.
+func (s ActionStatus) Open() bool { return s == StatusPending || s == StatusInProgress }
+
+// Scope is "Full"/"Selective" for isolation, "Quick"/"Full" for scans; empty otherwise.
+type Scope string
+
+// RequestSource names where the action came from ("PublicApi", …). Open set.
+type RequestSource string
+
+// TimeLayout is the API's timestamp format: UTC, up to 7 fractional digits,
+// trailing zeros trimmed.
+const TimeLayout = "2006-01-02T15:04:05.9999999Z"
+
+// Timestamp is a UTC time as the API writes it. The zero value stands for
+// JSON null. Decoding accepts null, "", any RFC 3339 form with up to 9
+// fractional digits, and a time without a zone (taken as UTC); anything else
+// decodes to the zero value with Raw set, so that one odd field never fails
+// a whole list.
+type Timestamp struct {
+	time.Time
+	// Raw holds the text of a value that could not be parsed.
+	Raw string
+}
+
+// MarshalJSON writes null for the zero value, else the API's layout.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	if t.Time.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.Time.UTC().Format(TimeLayout) + `"`), nil
+}
+
+// UnmarshalJSON is lenient; see Timestamp.
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	*t = Timestamp{}
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Raw = string(b)
+		return nil
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if v, err := time.Parse(layout, s); err == nil {
+			t.Time = v.UTC()
+			return nil
+		}
+	}
+	t.Raw = s
+	return nil
+}
+
+// RelatedFileInfo identifies the file an action is about (StopAndQuarantineFile).
+type RelatedFileInfo struct {
+	FileIdentifier     string `json:"fileIdentifier"`
+	FileIdentifierType string `json:"fileIdentifierType"`
+}
+
+// CommandParam is one key/value parameter of a live response command.
+type CommandParam struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Command is the command of a live response step.
+type Command struct {
+	Type   string         `json:"type"`
+	Params []CommandParam `json:"params"`
+}
+
+// LiveResponseCommand is one element of commands[] on a LiveResponse action.
+type LiveResponseCommand struct {
+	Index         int       `json:"index"`
+	StartTime     Timestamp `json:"startTime"`
+	EndTime       Timestamp `json:"endTime"`
+	CommandStatus string    `json:"commandStatus"`
+	Errors        []string  `json:"errors"`
+	Command       Command   `json:"command"`
+}
+
+// MachineAction is the machineAction entity with every key the API sends.
+// String fields that the API may send as null decode to "", and encode back
+// to null when empty (see MarshalJSON), so the simulator writes the real
+// shape. Go's decoder matches keys case-insensitively, so the docs'
+// "externalID" spelling decodes too.
+type MachineAction struct {
+	ID                      string                `json:"id"`
+	Type                    ActionType            `json:"type"`
+	Title                   string                `json:"title"`
+	Requestor               string                `json:"requestor"`
+	RequestorComment        string                `json:"requestorComment"`
+	Status                  ActionStatus          `json:"status"`
+	MachineID               string                `json:"machineId"`
+	ComputerDNSName         string                `json:"computerDnsName"`
+	CreationDateTimeUtc     Timestamp             `json:"creationDateTimeUtc"`
+	LastUpdateDateTimeUtc   Timestamp             `json:"lastUpdateDateTimeUtc"`
+	CancellationRequestor   string                `json:"cancellationRequestor"`
+	CancellationComment     string                `json:"cancellationComment"`
+	CancellationDateTimeUtc Timestamp             `json:"cancellationDateTimeUtc"`
+	ErrorHResult            int64                 `json:"errorHResult"`
+	Scope                   Scope                 `json:"scope"`
+	ExternalID              string                `json:"externalId"`
+	RequestSource           RequestSource         `json:"requestSource"`
+	RelatedFileInfo         *RelatedFileInfo      `json:"relatedFileInfo"`
+	Commands                []LiveResponseCommand `json:"commands"`
+	TroubleshootInfo        json.RawMessage       `json:"troubleshootInfo"`
+}
+
+// UnmarshalJSON decodes leniently: unknown keys are ignored, nulls become
+// zero values, and the docs' erroneous "lastUpdateTimeUtc" is used when
+// "lastUpdateDateTimeUtc" is absent.
+func (a *MachineAction) UnmarshalJSON(b []byte) error {
+	type plain MachineAction
+	var aux struct {
+		plain
+		LegacyLastUpdate Timestamp `json:"lastUpdateTimeUtc"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*a = MachineAction(aux.plain)
+	if a.LastUpdateDateTimeUtc.IsZero() && a.LastUpdateDateTimeUtc.Raw == "" {
+		a.LastUpdateDateTimeUtc = aux.LegacyLastUpdate
+	}
+	if bytes.Equal(a.TroubleshootInfo, []byte("null")) {
+		a.TroubleshootInfo = nil
+	}
+	return nil
+}
+
+// MarshalJSON writes every key in the order the real API does, with explicit
+// nulls for unset values and [] for empty commands.
+func (a MachineAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	a.appendFields(&buf)
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// MarshalEntity writes the single-entity response body: the @odata.context
+// key first, then every field of the action.
+func (a MachineAction) MarshalEntity(context string) []byte {
+	var buf bytes.Buffer
+	buf.WriteString(`{"@odata.context":`)
+	writeJSON(&buf, context)
+	buf.WriteByte(',')
+	a.appendFields(&buf)
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+func (a MachineAction) appendFields(buf *bytes.Buffer) {
+	field := func(first bool, key string) {
+		if !first {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('"')
+		buf.WriteString(key)
+		buf.WriteString(`":`)
+	}
+	str := func(key, v string, nullable bool) {
+		field(key == "id", key)
+		if nullable && v == "" {
+			buf.WriteString("null")
+			return
+		}
+		writeJSON(buf, v)
+	}
+	str("id", a.ID, false)
+	str("type", string(a.Type), false)
+	str("title", a.Title, true)
+	str("requestor", a.Requestor, true)
+	str("requestorComment", a.RequestorComment, true)
+	str("status", string(a.Status), false)
+	str("machineId", a.MachineID, true)
+	str("computerDnsName", a.ComputerDNSName, true)
+	field(false, "creationDateTimeUtc")
+	writeJSON(buf, a.CreationDateTimeUtc)
+	field(false, "lastUpdateDateTimeUtc")
+	writeJSON(buf, a.LastUpdateDateTimeUtc)
+	str("cancellationRequestor", a.CancellationRequestor, true)
+	str("cancellationComment", a.CancellationComment, true)
+	field(false, "cancellationDateTimeUtc")
+	writeJSON(buf, a.CancellationDateTimeUtc)
+	field(false, "errorHResult")
+	writeJSON(buf, a.ErrorHResult)
+	str("scope", string(a.Scope), true)
+	str("externalId", a.ExternalID, true)
+	str("requestSource", string(a.RequestSource), true)
+	field(false, "relatedFileInfo")
+	writeJSON(buf, a.RelatedFileInfo)
+	field(false, "commands")
+	if a.Commands == nil {
+		buf.WriteString("[]")
+	} else {
+		writeJSON(buf, a.Commands)
+	}
+	field(false, "troubleshootInfo")
+	if len(a.TroubleshootInfo) == 0 {
+		buf.WriteString("null")
+	} else {
+		buf.Write(a.TroubleshootInfo)
+	}
+}
+
+func writeJSON(buf *bytes.Buffer, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		buf.WriteString("null")
+		return
+	}
+	buf.Write(b)
+}
+
+// CompletedBeforeCancel reports the race the API is known for: the action
+// says Cancelled while a live response command had already completed.
+func (a MachineAction) CompletedBeforeCancel() bool {
+	if a.Status != StatusCancelled {
+		return false
+	}
+	for _, c := range a.Commands {
+		if c.CommandStatus == "Completed" {
+			return true
+		}
+	}
+	return false
+}

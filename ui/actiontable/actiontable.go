@@ -1,0 +1,228 @@
+// Package actiontable draws the list of machine actions: a cursor, a scroll
+// window and columns that share the width. It renders only the rows on screen
+// and keeps each row's cleaned text, built once when the data arrives, so a
+// keystroke costs the same with ten rows or a hundred thousand.
+package actiontable
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/ui/common"
+	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/textsafe"
+)
+
+// Row is one action as the table shows it. Text fields are already cleaned.
+type Row struct {
+	Action    mde.MachineAction
+	TypeLabel string
+	Device    string
+	Requestor string
+	Comment   string
+	// Busy is set while a cancel for this action is in flight.
+	Busy bool
+}
+
+// NewRow builds a row from an action, cleaning every string once.
+func NewRow(a mde.MachineAction) Row {
+	return Row{
+		Action:    a,
+		TypeLabel: format.TypeLabel(a.Type),
+		Device:    format.Device(a),
+		Requestor: textsafe.Clean(a.Requestor),
+		Comment:   textsafe.Clean(a.RequestorComment),
+	}
+}
+
+// Model is the table.
+type Model struct {
+	ctx    *common.Context
+	rows   []Row
+	cursor int
+	offset int
+	width  int
+	height int // rows of data, without the column titles
+}
+
+// New returns an empty table.
+func New(ctx *common.Context) Model { return Model{ctx: ctx} }
+
+// SetSize sets the size of the table, column titles included.
+func (m *Model) SetSize(width, height int) {
+	m.width = width
+	m.height = max(height-1, 1)
+	m.clamp()
+}
+
+// SetRows replaces the rows and keeps the cursor on the same action when it
+// is still there.
+func (m *Model) SetRows(rows []Row) {
+	id := ""
+	if r, ok := m.Selected(); ok {
+		id = r.Action.ID
+	}
+	m.rows = rows
+	if id != "" {
+		for i := range rows {
+			if rows[i].Action.ID == id {
+				m.cursor = i
+				break
+			}
+		}
+	}
+	m.clamp()
+}
+
+// UpdateRow replaces the row of the action with the same id, if present,
+// and reports whether it was.
+func (m *Model) UpdateRow(id string, fn func(*Row)) bool {
+	for i := range m.rows {
+		if m.rows[i].Action.ID == id {
+			fn(&m.rows[i])
+			return true
+		}
+	}
+	return false
+}
+
+// Len is the number of rows.
+func (m Model) Len() int { return len(m.rows) }
+
+// Rows returns the rows (read-only).
+func (m Model) Rows() []Row { return m.rows }
+
+// Cursor is the index of the selected row.
+func (m Model) Cursor() int { return m.cursor }
+
+// Selected returns the row under the cursor.
+func (m Model) Selected() (Row, bool) {
+	if m.cursor < 0 || m.cursor >= len(m.rows) {
+		return Row{}, false
+	}
+	return m.rows[m.cursor], true
+}
+
+// Update moves the cursor for the navigation keys of the keymap.
+func (m Model) Update(msg tea.KeyPressMsg) (Model, bool) {
+	k := m.ctx.Keys
+	switch {
+	case key.Matches(msg, k.Up):
+		m.move(-1)
+	case key.Matches(msg, k.Down):
+		m.move(1)
+	case key.Matches(msg, k.PageUp):
+		m.move(-m.height)
+	case key.Matches(msg, k.PageDown):
+		m.move(m.height)
+	case key.Matches(msg, k.HalfUp):
+		m.move(-max(m.height/2, 1))
+	case key.Matches(msg, k.HalfDown):
+		m.move(max(m.height/2, 1))
+	case key.Matches(msg, k.Top):
+		m.cursor = 0
+		m.clamp()
+	case key.Matches(msg, k.Bottom):
+		m.cursor = len(m.rows) - 1
+		m.clamp()
+	default:
+		return m, false
+	}
+	return m, true
+}
+
+func (m *Model) move(n int) {
+	m.cursor += n
+	m.clamp()
+}
+
+func (m *Model) clamp() {
+	if m.cursor >= len(m.rows) {
+		m.cursor = len(m.rows) - 1
+	}
+	if m.cursor < 0 {
+		m.cursor = 0
+	}
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+m.height {
+		m.offset = m.cursor - m.height + 1
+	}
+	if maxOff := max(len(m.rows)-m.height, 0); m.offset > maxOff {
+		m.offset = maxOff
+	}
+	if m.offset < 0 {
+		m.offset = 0
+	}
+}
+
+// column widths for a given total width.
+type layout struct{ typ, status, device, requestor, age, comment int }
+
+// MinWidth is the narrowest table that still shows every column.
+const MinWidth = 60
+
+const (
+	markerW = 2
+	typeW   = 11
+	statusW = 10
+	ageW    = 6
+)
+
+func computeLayout(width int) layout {
+	l := layout{typ: typeW, status: statusW, age: ageW}
+	// marker + 5 single-space gaps between the six columns
+	// The root shows a "terminal too small" screen below MinWidth, so rest
+	// is never negative; the columns always add up to width exactly.
+	rest := max(width-markerW-typeW-statusW-ageW-5, 3)
+	l.device = min(rest*4/10, 40)
+	l.requestor = min(rest*3/10, 32)
+	l.comment = rest - l.device - l.requestor
+	return l
+}
+
+// View draws the column titles and the visible rows, exactly width wide and
+// height tall.
+func (m Model) View() string {
+	st := m.ctx.Styles
+	l := computeLayout(m.width)
+	var b strings.Builder
+	title := "  " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) + " " +
+		format.Fit("DEVICE", l.device) + " " + format.Fit("REQUESTOR", l.requestor) + " " +
+		format.FitRight("AGE", l.age) + " " + format.Fit("COMMENT", l.comment)
+	b.WriteString(st.ColumnTitle.Render(format.Fit(title, m.width)))
+	now := m.ctx.Now()
+	end := min(m.offset+m.height, len(m.rows))
+	for i := m.offset; i < end; i++ {
+		r := &m.rows[i]
+		b.WriteByte('\n')
+		marker := "  "
+		if i == m.cursor {
+			marker = "> "
+		}
+		status := format.Status(r.Action.Status)
+		if r.Busy {
+			status = "Cancelling"
+		}
+		left := marker + format.Fit(r.TypeLabel, l.typ) + " "
+		statusCell := format.Fit(status, l.status)
+		right := " " + format.Fit(r.Device, l.device) + " " + format.Fit(r.Requestor, l.requestor) + " " +
+			format.FitRight(format.Age(now, r.Action.CreationDateTimeUtc), l.age) + " " +
+			format.Fit(r.Comment, l.comment)
+		if i == m.cursor {
+			b.WriteString(st.Cursor.Render(left + statusCell + right))
+			continue
+		}
+		b.WriteString(left)
+		b.WriteString(st.StatusStyle(r.Action.Status).Render(statusCell))
+		b.WriteString(right)
+	}
+	for i := end - m.offset; i < m.height; i++ {
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

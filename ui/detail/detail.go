@@ -1,0 +1,207 @@
+// Package detail shows every field of one machine action, scrollable.
+package detail
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/ui/common"
+	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/textsafe"
+)
+
+// Model is the detail view of one action.
+type Model struct {
+	ctx    *common.Context
+	action mde.MachineAction
+	busy   bool
+	offset int
+	width  int
+	height int
+}
+
+// New returns the detail view of a.
+func New(ctx *common.Context, a mde.MachineAction) Model {
+	return Model{ctx: ctx, action: a}
+}
+
+// ID is the id of the action shown.
+func (m Model) ID() string { return m.action.ID }
+
+// Action is the action shown.
+func (m Model) Action() mde.MachineAction { return m.action }
+
+// SetAction replaces the action shown (after a cancel or a refresh).
+func (m *Model) SetAction(a mde.MachineAction, busy bool) {
+	m.action = a
+	m.busy = busy
+	m.clamp()
+}
+
+// SetSize sets the size of the view.
+func (m *Model) SetSize(width, height int) {
+	m.width, m.height = width, height
+	m.clamp()
+}
+
+// Update scrolls.
+func (m Model) Update(msg tea.KeyPressMsg) (Model, bool) {
+	k := m.ctx.Keys
+	switch {
+	case key.Matches(msg, k.Up):
+		m.offset--
+	case key.Matches(msg, k.Down):
+		m.offset++
+	case key.Matches(msg, k.PageUp, k.HalfUp):
+		m.offset -= max(m.height-1, 1)
+	case key.Matches(msg, k.PageDown, k.HalfDown):
+		m.offset += max(m.height-1, 1)
+	case key.Matches(msg, k.Top):
+		m.offset = 0
+	case key.Matches(msg, k.Bottom):
+		m.offset = len(m.lines())
+	default:
+		return m, false
+	}
+	m.clamp()
+	return m, true
+}
+
+func (m *Model) clamp() {
+	m.offset = min(m.offset, max(len(m.lines())-m.height, 0))
+	m.offset = max(m.offset, 0)
+}
+
+type field struct{ name, value string }
+
+func (m Model) fields() []field {
+	a := m.action
+	now := m.ctx.Now()
+	opt := func(s string) string {
+		if s == "" {
+			return "(none)"
+		}
+		return textsafe.Clean(s)
+	}
+	status := format.Status(a.Status)
+	if m.busy {
+		status += "  (cancel in flight)"
+	}
+	if a.CompletedBeforeCancel() {
+		status += "  (a command completed before the cancel)"
+	}
+	fileInfo := "(none)"
+	if a.RelatedFileInfo != nil {
+		fileInfo = textsafe.Clean(a.RelatedFileInfo.FileIdentifierType + " " + a.RelatedFileInfo.FileIdentifier)
+	}
+	troubleshoot := "(none)"
+	if len(a.TroubleshootInfo) > 0 {
+		troubleshoot = textsafe.Clean(string(a.TroubleshootInfo))
+	}
+	return []field{
+		{"id", opt(a.ID)},
+		{"type", opt(string(a.Type))},
+		{"scope", opt(string(a.Scope))},
+		{"status", status},
+		{"title", opt(a.Title)},
+		{"computerDnsName", opt(a.ComputerDNSName)},
+		{"machineId", opt(a.MachineID)},
+		{"requestor", opt(a.Requestor)},
+		{"requestorComment", opt(a.RequestorComment)},
+		{"requestSource", opt(string(a.RequestSource))},
+		{"creationDateTimeUtc", format.Time(now, a.CreationDateTimeUtc)},
+		{"lastUpdateDateTimeUtc", format.Time(now, a.LastUpdateDateTimeUtc)},
+		{"cancellationRequestor", opt(a.CancellationRequestor)},
+		{"cancellationComment", opt(a.CancellationComment)},
+		{"cancellationDateTimeUtc", format.Time(now, a.CancellationDateTimeUtc)},
+		{"errorHResult", fmt.Sprintf("%d", a.ErrorHResult)},
+		{"externalId", opt(a.ExternalID)},
+		{"relatedFileInfo", fileInfo},
+		{"troubleshootInfo", troubleshoot},
+		{"commands", fmt.Sprintf("%d", len(a.Commands))},
+	}
+}
+
+const labelW = 25
+
+// lines are the view's lines before scrolling, wrapped to the width.
+func (m Model) lines() []string {
+	st := m.ctx.Styles
+	valueW := max(m.width-labelW-1, 10)
+	var out []string
+	for _, f := range m.fields() {
+		wrapped := wrap(f.value, valueW)
+		for i, w := range wrapped {
+			label := ""
+			if i == 0 {
+				label = f.name
+			}
+			out = append(out, st.Label.Render(format.Fit(label, labelW))+" "+w)
+		}
+	}
+	now := m.ctx.Now()
+	for _, c := range m.action.Commands {
+		var params []string
+		for _, p := range c.Command.Params {
+			params = append(params, textsafe.Clean(p.Key+"="+p.Value))
+		}
+		head := fmt.Sprintf("[%d] %s %s: %s", c.Index, textsafe.Clean(c.Command.Type),
+			strings.Join(params, " "), opt(textsafe.Clean(c.CommandStatus)))
+		out = append(out, wrapIndent(head, m.width, "  ")...)
+		out = append(out, wrapIndent("started "+format.Time(now, c.StartTime)+", ended "+format.Time(now, c.EndTime), m.width, "      ")...)
+		for _, e := range c.Errors {
+			out = append(out, wrapIndent("error: "+textsafe.Clean(e), m.width, "      ")...)
+		}
+	}
+	return out
+}
+
+func opt(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func wrapIndent(s string, width int, indent string) []string {
+	lines := wrap(s, max(width-lipgloss.Width(indent), 10))
+	for i := range lines {
+		lines[i] = indent + lines[i]
+	}
+	return lines
+}
+
+// wrap breaks s into lines of at most w cells, at spaces where it can.
+func wrap(s string, w int) []string {
+	if s == "" {
+		return []string{""}
+	}
+	wrapped := lipgloss.NewStyle().Width(w).Render(s)
+	lines := strings.Split(wrapped, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimRight(lines[i], " ")
+	}
+	return lines
+}
+
+// View draws the visible part, exactly height lines.
+func (m Model) View() string {
+	all := m.lines()
+	end := min(m.offset+m.height, len(all))
+	visible := all[m.offset:end]
+	var b strings.Builder
+	for i := 0; i < m.height; i++ {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if i < len(visible) {
+			b.WriteString(visible[i])
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,527 @@
+// Package ui is the terminal interface: a list of the machine actions that
+// are still Pending or InProgress, a detail view, and the cancel flow. It
+// never does I/O itself: it calls an ActionService inside tea.Cmds and reacts
+// to the typed messages they return.
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/ui/actiontable"
+	"github.com/mdeactions/mdeactions/ui/cancelform"
+	"github.com/mdeactions/mdeactions/ui/common"
+	"github.com/mdeactions/mdeactions/ui/detail"
+	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
+	"github.com/mdeactions/mdeactions/ui/textsafe"
+)
+
+// ActionService is what the UI needs from the API client.
+type ActionService interface {
+	List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error)
+	Cancel(ctx context.Context, id, comment string) (mde.MachineAction, error)
+}
+
+// Options configure the UI.
+type Options struct {
+	Service  ActionService
+	Endpoint string // shown in the header, e.g. "api.security.microsoft.com"
+	Demo     bool   // shows a DEMO badge
+	ReadOnly bool   // cancel is not bound at all
+	Mono     bool   // no colour (NO_COLOR or --no-color)
+	Timeout  time.Duration
+	Now      func() time.Time
+}
+
+// Minimum terminal size; below it the UI says so instead of drawing.
+const (
+	MinWidth  = actiontable.MinWidth
+	MinHeight = 15
+)
+
+type view int
+
+const (
+	viewList view = iota
+	viewDetail
+	viewHelp
+)
+
+// Model is the root model.
+type Model struct {
+	opts    Options
+	ctx     *common.Context
+	table   actiontable.Model
+	detail  detail.Model
+	form    *cancelform.Model
+	help    help.Model
+	view    view
+	back    view // where help returns to
+	loading bool
+	loadErr string
+	gen     int // generation of the newest list request
+	loaded  time.Time
+	counts  map[mde.ActionStatus]int
+	msg     footerMsg
+	// inFlight holds the ids of actions whose cancel has been sent and not
+	// answered; drafts keeps comments of cancels that did not go through.
+	inFlight map[string]bool
+	drafts   map[string]string
+	quitArm  bool
+}
+
+type footerKind int
+
+const (
+	footInfo footerKind = iota
+	footOK
+	footErr
+)
+
+type footerMsg struct {
+	kind footerKind
+	text string
+}
+
+// New returns the root model.
+func New(opts Options) Model {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	km := keys.Default()
+	if opts.ReadOnly {
+		km.ReadOnly()
+	}
+	ctx := &common.Context{Styles: common.NewStyles(opts.Mono), Keys: km, Now: opts.Now}
+	h := help.New()
+	if opts.Mono {
+		h.Styles = help.Styles{}
+	}
+	return Model{
+		opts:     opts,
+		ctx:      ctx,
+		table:    actiontable.New(ctx),
+		detail:   detail.New(ctx, mde.MachineAction{}),
+		help:     h,
+		loading:  true,
+		inFlight: map[string]bool{},
+		drafts:   map[string]string{},
+		counts:   map[mde.ActionStatus]int{},
+	}
+}
+
+// Messages the commands send back.
+type (
+	loadedMsg struct {
+		gen     int
+		actions []mde.MachineAction
+		err     error
+		at      time.Time
+	}
+	cancelledMsg struct {
+		id      string
+		comment string
+		action  mde.MachineAction
+		err     error
+	}
+)
+
+// OpenStatuses is what the list shows.
+var openQuery = mde.Query{Statuses: []mde.ActionStatus{mde.StatusPending, mde.StatusInProgress}}
+
+// Init starts the first load.
+func (m Model) Init() tea.Cmd {
+	return m.loadCmd(m.gen)
+}
+
+func (m Model) loadCmd(gen int) tea.Cmd {
+	svc, timeout, now := m.opts.Service, m.opts.Timeout, m.opts.Now
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		actions, err := svc.List(ctx, openQuery)
+		return loadedMsg{gen: gen, actions: actions, err: err, at: now()}
+	}
+}
+
+func (m Model) cancelCmd(id, comment string) tea.Cmd {
+	svc, timeout := m.opts.Service, m.opts.Timeout
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		a, err := svc.Cancel(ctx, id, comment)
+		return cancelledMsg{id: id, comment: comment, action: a, err: err}
+	}
+}
+
+// Update routes a message: resize to every child; keys to the open form
+// first, then the global keys, then the active view; results to their owner.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+	case loadedMsg:
+		return m.onLoaded(msg), nil
+	case cancelledMsg:
+		return m.onCancelled(msg), nil
+	case tea.PasteMsg:
+		if m.form != nil {
+			return m.updateForm(msg)
+		}
+		return m, nil
+	case tea.KeyPressMsg:
+		return m.onKey(msg)
+	}
+	if m.form != nil {
+		return m.updateForm(msg)
+	}
+	return m, nil
+}
+
+func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.ctx.Keys
+	if key.Matches(msg, k.ForceQuit) {
+		return m, tea.Quit
+	}
+	if m.form != nil {
+		return m.updateForm(msg)
+	}
+	if key.Matches(msg, k.Quit) {
+		if len(m.inFlight) > 0 && !m.quitArm {
+			m.quitArm = true
+			m.msg = footerMsg{footErr, fmt.Sprintf("%d cancel(s) still waiting for the API's answer: press q again to quit anyway.", len(m.inFlight))}
+			return m, nil
+		}
+		return m, tea.Quit
+	}
+	m.quitArm = false
+	if m.view == viewHelp {
+		if key.Matches(msg, k.Help, k.Back) {
+			m.view = m.back
+		}
+		return m, nil
+	}
+	switch {
+	case key.Matches(msg, k.Help):
+		m.back, m.view = m.view, viewHelp
+		return m, nil
+	case key.Matches(msg, k.Refresh):
+		return m.refresh()
+	case key.Matches(msg, k.Cancel):
+		return m.startCancel()
+	}
+	switch m.view {
+	case viewDetail:
+		if key.Matches(msg, k.Back) {
+			m.view = viewList
+			return m, nil
+		}
+		m.detail, _ = m.detail.Update(msg)
+	case viewList:
+		if key.Matches(msg, k.Open) {
+			if r, ok := m.table.Selected(); ok {
+				m.detail = detail.New(m.ctx, r.Action)
+				m.detail.SetAction(r.Action, r.Busy)
+				m.view = viewDetail
+				m.layout()
+			}
+			return m, nil
+		}
+		m.table, _ = m.table.Update(msg)
+	}
+	return m, nil
+}
+
+func (m Model) refresh() (tea.Model, tea.Cmd) {
+	m.gen++
+	m.loading = true
+	m.msg = footerMsg{footInfo, "Refreshing…"}
+	return m, m.loadCmd(m.gen)
+}
+
+// target is the action a cancel would apply to: the one in the detail view,
+// else the row under the cursor.
+func (m Model) target() (actiontable.Row, bool) {
+	if m.view == viewDetail {
+		for _, r := range m.table.Rows() {
+			if r.Action.ID == m.detail.ID() {
+				return r, true
+			}
+		}
+		return actiontable.NewRow(m.detail.Action()), true
+	}
+	return m.table.Selected()
+}
+
+func (m Model) startCancel() (tea.Model, tea.Cmd) {
+	r, ok := m.target()
+	if !ok {
+		m.msg = footerMsg{footInfo, "Nothing selected: there is no action to cancel."}
+		return m, nil
+	}
+	a := r.Action
+	if m.inFlight[a.ID] {
+		m.msg = footerMsg{footInfo, "A cancel of this action is already waiting for the API's answer."}
+		return m, nil
+	}
+	if a.Status.Final() {
+		m.msg = footerMsg{footInfo, fmt.Sprintf("This action is already %s: there is nothing to cancel.", format.Status(a.Status))}
+		return m, nil
+	}
+	f, cmd := cancelform.New(m.ctx, a, m.drafts[a.ID])
+	m.form = &f
+	m.msg = footerMsg{}
+	m.layout()
+	return m, cmd
+}
+
+func (m Model) updateForm(msg tea.Msg) (tea.Model, tea.Cmd) {
+	f, outcome, cmd := m.form.Update(msg)
+	m.form = &f
+	a := f.Action()
+	switch outcome {
+	case cancelform.Aborted:
+		if c := f.Comment(); c != "" {
+			m.drafts[a.ID] = c
+		}
+		m.form = nil
+		m.msg = footerMsg{footInfo, "Not cancelled. The comment is kept if you try again."}
+		m.layout()
+		return m, nil
+	case cancelform.Confirmed:
+		comment := f.Comment()
+		m.drafts[a.ID] = comment
+		m.form = nil
+		m.inFlight[a.ID] = true
+		m.setBusy(a.ID, true)
+		m.msg = footerMsg{footInfo, "Cancelling " + textsafe.Clean(string(a.Type)) + " on " + format.Device(a) + "…"}
+		m.layout()
+		return m, m.cancelCmd(a.ID, comment)
+	}
+	return m, cmd
+}
+
+func (m *Model) setBusy(id string, busy bool) {
+	m.table.UpdateRow(id, func(r *actiontable.Row) { r.Busy = busy })
+	if m.view == viewDetail && m.detail.ID() == id {
+		m.detail.SetAction(m.detail.Action(), busy)
+	}
+}
+
+func (m Model) onLoaded(msg loadedMsg) Model {
+	if msg.gen != m.gen {
+		return m // a reply older than the newest request
+	}
+	m.loading = false
+	if msg.err != nil {
+		m.loadErr = explain("Loading the actions", msg.err)
+		m.msg = footerMsg{footErr, m.loadErr}
+		return m
+	}
+	m.loadErr = ""
+	m.loaded = msg.at
+	actions := msg.actions
+	sort.SliceStable(actions, func(i, j int) bool {
+		return actions[i].CreationDateTimeUtc.Before(actions[j].CreationDateTimeUtc.Time)
+	})
+	rows := make([]actiontable.Row, len(actions))
+	for i, a := range actions {
+		rows[i] = actiontable.NewRow(a)
+		rows[i].Busy = m.inFlight[a.ID]
+	}
+	m.table.SetRows(rows)
+	m.recount()
+	if m.view == viewDetail {
+		for _, r := range rows {
+			if r.Action.ID == m.detail.ID() {
+				m.detail.SetAction(r.Action, r.Busy)
+			}
+		}
+	}
+	if m.msg.text == "Refreshing…" {
+		m.msg = footerMsg{footInfo, fmt.Sprintf("Refreshed: %d open actions.", len(rows))}
+	}
+	return m
+}
+
+func (m Model) onCancelled(msg cancelledMsg) Model {
+	delete(m.inFlight, msg.id)
+	m.quitArm = false
+	m.setBusy(msg.id, false)
+	if msg.err != nil {
+		m.msg = footerMsg{footErr, explain("Cancel", msg.err) + " Your comment is kept: press c to retry."}
+		return m
+	}
+	delete(m.drafts, msg.id)
+	a := msg.action
+	if a.ID == "" {
+		a.ID = msg.id
+	}
+	m.table.UpdateRow(msg.id, func(r *actiontable.Row) { *r = actiontable.NewRow(a) })
+	if m.view == viewDetail && m.detail.ID() == msg.id {
+		m.detail.SetAction(a, false)
+	}
+	m.recount()
+	if a.Status == mde.StatusCancelled {
+		who := ""
+		if a.CancellationRequestor != "" {
+			who = " by " + textsafe.Clean(a.CancellationRequestor)
+		}
+		m.msg = footerMsg{footOK, "Cancelled " + textsafe.Clean(string(a.Type)) + " on " + format.Device(a) + who + "."}
+	} else {
+		m.msg = footerMsg{footErr, "Cancel sent, but the API says the action is now " + format.Status(a.Status) + ". Press r to refresh."}
+	}
+	return m
+}
+
+func (m *Model) recount() {
+	clear(m.counts)
+	for _, r := range m.table.Rows() {
+		m.counts[r.Action.Status]++
+	}
+}
+
+const formHeight = 7
+
+// layout gives every child its size.
+func (m *Model) layout() {
+	w, h := m.ctx.Width, m.ctx.Height
+	body := max(h-3, 1)
+	if m.form != nil {
+		body = max(body-formHeight, 2)
+		m.form.SetWidth(w)
+	}
+	m.table.SetSize(w, body)
+	m.detail.SetSize(w, body)
+	m.help.SetWidth(w)
+}
+
+// View draws the screen.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "mdeactions"
+	return v
+}
+
+func (m Model) render() string {
+	w, h := m.ctx.Width, m.ctx.Height
+	if w == 0 || h == 0 {
+		return ""
+	}
+	if w < MinWidth || h < MinHeight {
+		return fmt.Sprintf("Terminal too small: %dx%d.\nmdeactions needs at least %dx%d.\nEnlarge the window, or press q to quit.", w, h, MinWidth, MinHeight)
+	}
+	st := m.ctx.Styles
+	parts := []string{m.header()}
+	body := max(h-3, 1)
+	if m.form != nil {
+		body = max(body-formHeight, 2)
+	}
+	switch {
+	case m.view == viewHelp:
+		parts = append(parts, fitLines(m.help.FullHelpView(m.ctx.Keys.FullHelp())+"\n\n"+st.Muted.Render("? or esc: close help"), body))
+	case m.view == viewDetail:
+		parts = append(parts, m.detail.View())
+	case m.loading && m.table.Len() == 0:
+		parts = append(parts, fitLines("Loading machine actions from "+m.opts.Endpoint+"…", body))
+	case m.loadErr != "" && m.table.Len() == 0:
+		parts = append(parts, fitLines(st.Error.Render(lipgloss.NewStyle().Width(w).Render(m.loadErr)), body))
+	case m.table.Len() == 0:
+		parts = append(parts, fitLines("No Pending or InProgress machine actions. Press r to refresh.", body))
+	default:
+		parts = append(parts, m.table.View())
+	}
+	if m.form != nil {
+		parts = append(parts, fitLines(m.form.View(), formHeight))
+	}
+	parts = append(parts, m.footer(), m.shortHelp())
+	return strings.Join(parts, "\n")
+}
+
+func (m Model) header() string {
+	st := m.ctx.Styles
+	left := st.Header.Render("mdeactions")
+	if m.opts.Demo {
+		left += " " + st.Badge.Render(" DEMO ")
+	}
+	if m.opts.ReadOnly {
+		left += " " + st.Badge.Render(" RO ")
+	}
+	left += " " + fmt.Sprintf("%d open: %d Pending, %d InProgress",
+		m.table.Len(), m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
+	if n := m.table.Len() - m.counts[mde.StatusPending] - m.counts[mde.StatusInProgress]; n > 0 {
+		left += fmt.Sprintf(", %d done", n)
+	}
+	right := ""
+	switch {
+	case m.loading:
+		right = "loading…"
+	case !m.loaded.IsZero():
+		right = "updated " + m.loaded.Local().Format("15:04:05")
+	}
+	// The endpoint gives way first when the line is short.
+	avail := m.ctx.Width - lipgloss.Width(left) - lipgloss.Width(right) - 4
+	endpoint := ""
+	if avail >= 8 {
+		endpoint = " · " + format.Fit(m.opts.Endpoint, avail)
+	}
+	line := left + st.Muted.Render(endpoint)
+	pad := max(m.ctx.Width-lipgloss.Width(line)-lipgloss.Width(right), 1)
+	return format.Fit(line+strings.Repeat(" ", pad)+st.Muted.Render(right), m.ctx.Width)
+}
+
+func (m Model) footer() string {
+	st := m.ctx.Styles
+	text := format.Fit(m.msg.text, m.ctx.Width)
+	switch m.msg.kind {
+	case footErr:
+		return st.Error.Render(text)
+	case footOK:
+		return st.Success.Render(text)
+	}
+	return st.Info.Render(text)
+}
+
+func (m Model) shortHelp() string {
+	k := m.ctx.Keys
+	var b []key.Binding
+	switch {
+	case m.form != nil:
+		return m.ctx.Styles.Muted.Render(format.Fit("ctrl+c: quit", m.ctx.Width))
+	case m.view == viewDetail:
+		b = k.DetailHelp()
+	case m.view == viewHelp:
+		b = []key.Binding{k.Help, k.Quit}
+	default:
+		b = k.ShortHelp()
+	}
+	return format.Fit(m.help.ShortHelpView(b), m.ctx.Width)
+}
+
+// fitLines pads or cuts s to exactly n lines.
+func fitLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	for len(lines) < n {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,132 @@
+// Package textsafe makes text from the API safe to draw in a terminal.
+//
+// Device names, comments and requestors come from possibly compromised hosts
+// and scripts. Before any of it reaches the screen, Clean removes every escape
+// sequence (CSI, OSC, DCS, APC, PM, SOS, in their 7-bit and 8-bit forms), all
+// other C0 and C1 control characters, DEL, and the Unicode bidirectional
+// controls that can reorder what the responder reads. Line breaks and tabs
+// become single spaces so one field never spans two rows.
+package textsafe
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Clean returns s with escape sequences and control characters removed.
+// It returns s itself, without allocating, when there is nothing to remove.
+func Clean(s string) string {
+	if isClean(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == 0x1b: // ESC
+			i = skipEscape(rs, i)
+		case r == 0x9b: // 8-bit CSI
+			i = skipCSI(rs, i+1)
+		case r == 0x90 || r == 0x9d || r == 0x98 || r == 0x9e || r == 0x9f: // DCS, OSC, SOS, PM, APC
+			i = skipString(rs, i+1)
+		case r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), " ") {
+				b.WriteByte(' ')
+			}
+		case isControl(r), isBidi(r):
+			// dropped
+		case r == utf8.RuneError:
+			b.WriteRune(utf8.RuneError)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// skipEscape returns the index of the last rune of the escape sequence that
+// starts with ESC at rs[i].
+func skipEscape(rs []rune, i int) int {
+	if i+1 >= len(rs) {
+		return i
+	}
+	switch rs[i+1] {
+	case '[':
+		return skipCSI(rs, i+2)
+	case ']', 'P', 'X', '^', '_':
+		return skipString(rs, i+2)
+	}
+	// Two-character sequence (ESC c, ESC 7, ESC ( B's first part…): drop
+	// ESC and its intermediate bytes and final byte.
+	j := i + 1
+	for j < len(rs) && rs[j] >= 0x20 && rs[j] <= 0x2f {
+		j++
+	}
+	if j < len(rs) {
+		return j
+	}
+	return len(rs) - 1
+}
+
+// skipCSI skips parameter and intermediate bytes up to and including the
+// final byte (0x40–0x7e). A sequence cut short swallows the rest.
+func skipCSI(rs []rune, j int) int {
+	for ; j < len(rs); j++ {
+		if rs[j] >= 0x40 && rs[j] <= 0x7e {
+			return j
+		}
+		if rs[j] < 0x20 || rs[j] > 0x7e {
+			// Not a CSI byte: the sequence is malformed; end it here and
+			// let the caller look at this rune again.
+			return j - 1
+		}
+	}
+	return len(rs) - 1
+}
+
+// skipString skips a control string (OSC, DCS, …) up to its terminator: BEL,
+// ST (ESC \) or 8-bit ST. An unterminated string swallows the rest.
+func skipString(rs []rune, j int) int {
+	for ; j < len(rs); j++ {
+		switch rs[j] {
+		case 0x07, 0x9c:
+			return j
+		case 0x1b:
+			if j+1 < len(rs) && rs[j+1] == '\\' {
+				return j + 1
+			}
+			return j
+		}
+	}
+	return len(rs) - 1
+}
+
+func isControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f)
+}
+
+func isBidi(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
+		r == 0x200e || r == 0x200f || r == 0x061c
+}
+
+func isClean(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+		if c >= 0x80 {
+			// Slow path for non-ASCII: decode and check.
+			for _, r := range s[i:] {
+				if isControl(r) || isBidi(r) || r == utf8.RuneError {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return true
+}
