@@ -86,7 +86,7 @@ func run(f flags, stdout io.Writer) error {
 		defer sim.Close()
 		baseURL = sim.URL
 		tokens = mde.StaticToken("demo-token")
-		endpoint = "demo simulator at " + hostOf(sim.URL)
+		endpoint = hostOf(sim.URL)
 	} else {
 		src := auth.EnvToken{Var: f.tokenEnv}
 		if _, err := src.Token(context.Background()); err != nil {

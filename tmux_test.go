@@ -149,6 +149,8 @@ func TestTmuxCancelFirstPending(t *testing.T) {
 			strings.Contains(sc, "responder@contoso.com")
 	})
 	s.keys("Escape")
+	// Wait for the list before q: an ESC followed at once by q reads as alt+q.
+	s.waitFor("the list again", 5*time.Second, func(sc string) bool { return cursorLine(sc) != "" })
 	s.keys("q")
 	final := s.waitFor("the shell prompt after quitting", 10*time.Second, func(sc string) bool {
 		trimmed := strings.TrimRight(sc, "\n ")

@@ -468,18 +468,33 @@ func (m Model) header() string {
 	if n := m.table.Len() - m.counts[mde.StatusPending] - m.counts[mde.StatusInProgress]; n > 0 {
 		left += fmt.Sprintf(", %d done", n)
 	}
-	right := ""
+	// What gives way when the line is short: first the word "updated",
+	// then the time, then the endpoint. The counts always stay.
+	endpoint := " · " + m.opts.Endpoint
+	var rights []string
 	switch {
 	case m.loading:
-		right = "loading…"
+		rights = []string{"loading…", ""}
 	case !m.loaded.IsZero():
-		right = "updated " + m.loaded.Local().Format("15:04:05")
+		at := m.loaded.Local().Format("15:04:05")
+		rights = []string{"updated " + at, at, ""}
+	default:
+		rights = []string{""}
 	}
-	// The endpoint gives way first when the line is short.
-	avail := m.ctx.Width - lipgloss.Width(left) - lipgloss.Width(right) - 4
-	endpoint := ""
-	if avail >= 8 {
-		endpoint = " · " + format.Fit(m.opts.Endpoint, avail)
+	room := m.ctx.Width - lipgloss.Width(left)
+	const minEndpoint = 11 // " · " and 8 cells of host
+	right := ""
+	for _, r := range rights {
+		right = r
+		if room-lipgloss.Width(r)-1 >= min(minEndpoint, lipgloss.Width(endpoint)) {
+			break
+		}
+	}
+	if avail := room - lipgloss.Width(right) - 1; lipgloss.Width(endpoint) > avail {
+		endpoint = format.Fit(endpoint, max(avail, 0))
+		if avail < minEndpoint {
+			endpoint = ""
+		}
 	}
 	line := left + st.Muted.Render(endpoint)
 	pad := max(m.ctx.Width-lipgloss.Width(line)-lipgloss.Width(right), 1)
