@@ -107,7 +107,7 @@ func run(f flags, stdout io.Writer) error {
 		return fmt.Errorf("--api-url: %w", err)
 	}
 
-	mono := f.noColor || os.Getenv("NO_COLOR") != ""
+	mono := monochrome(f.noColor, os.Getenv)
 	model := ui.New(ui.Options{
 		Service:  client,
 		Endpoint: endpoint,
@@ -143,4 +143,11 @@ func hostOf(raw string) string {
 		return raw
 	}
 	return u.Host
+}
+
+// monochrome reports whether to drop colour: --no-color, or NO_COLOR set to
+// any non-empty value (no-color.org), which colorprofile alone does not honour
+// for values such as "yes".
+func monochrome(flag bool, getenv func(string) string) bool {
+	return flag || getenv("NO_COLOR") != ""
 }

@@ -610,3 +610,22 @@ func TestViewGoldens(t *testing.T) {
 	h.press("enter")
 	golden(t, "detail_80x24", ascii(t, h.m.View().Content))
 }
+
+func TestDetailScrollsToLiveResponseCommands(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 16})
+	h.press("j", "enter")
+	s := h.screen()
+	if !strings.Contains(s, "more lines below") || strings.Contains(s, "triage.ps1") {
+		t.Fatalf("a short detail view does not say there is more:\n%s", s)
+	}
+	h.press("G")
+	s = h.screen()
+	if !strings.Contains(s, "[0] RunScript ScriptName=triage.ps1: Created") {
+		t.Fatalf("live response command not shown after scrolling:\n%s", s)
+	}
+	h.press("esc")
+	if h.m.view != viewList {
+		t.Fatal("esc did not go back to the list")
+	}
+}

@@ -194,6 +194,11 @@ func (m Model) View() string {
 	all := m.lines()
 	end := min(m.offset+m.height, len(all))
 	visible := all[m.offset:end]
+	if below := len(all) - end; below > 0 && len(visible) > 0 {
+		// The last line says there is more, so no field goes unseen.
+		visible = append(visible[:len(visible)-1:len(visible)-1],
+			m.ctx.Styles.Muted.Render(fmt.Sprintf("… %d more lines below (j, pgdn)", below+1)))
+	}
 	var b strings.Builder
 	for i := 0; i < m.height; i++ {
 		if i > 0 {
