@@ -1,0 +1,263 @@
+package mde
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// TokenSource supplies the bearer token for each request.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// StaticToken is a fixed bearer token. An empty one sends no Authorization
+// header at all.
+type StaticToken string
+
+// Token returns the token itself.
+func (t StaticToken) Token(context.Context) (string, error) { return string(t), nil }
+
+// Client calls the machine-actions API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL // scheme, host and an optional path prefix, no trailing slash
+	hc        *http.Client
+	ts        TokenSource
+	userAgent string
+	readOnly  bool
+
+	// Caps on response bodies; tests lower them.
+	maxListBody   int64
+	maxEntityBody int64
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithReadOnly makes the client refuse every request other than GET with
+// ErrReadOnly, before any network I/O.
+func WithReadOnly() Option { return func(c *Client) { c.readOnly = true } }
+
+const (
+	defaultUserAgent = "mdeactions"
+	defaultTimeout   = 30 * time.Second
+	maxListBody      = 256 << 20
+	maxEntityBody    = 4 << 20
+	maxErrorBody     = 1 << 20
+)
+
+// NewClient returns a client for the API at baseURL, such as
+// "https://api.security.microsoft.com" (without "/api"). A nil hc means an
+// http.Client with a 30 s timeout.
+func NewClient(baseURL string, hc *http.Client, ts TokenSource, opts ...Option) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("mde: base URL: %w", err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("mde: base URL %q: want an absolute http or https URL", baseURL)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, fmt.Errorf("mde: base URL %q: want no user info, query or fragment", baseURL)
+	}
+	if ts == nil {
+		return nil, errors.New("mde: no token source")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	if hc == nil {
+		hc = &http.Client{Timeout: defaultTimeout}
+	}
+	c := &Client{
+		base:          u,
+		hc:            hc,
+		ts:            ts,
+		userAgent:     defaultUserAgent,
+		maxListBody:   maxListBody,
+		maxEntityBody: maxEntityBody,
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c, nil
+}
+
+// BaseURL returns the base URL the client was built with, normalised.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Get fetches one machine action by id.
+func (c *Client) Get(ctx context.Context, id string) (MachineAction, error) {
+	u, err := c.actionURL(id, "")
+	if err != nil {
+		return MachineAction{}, err
+	}
+	return c.entity(ctx, http.MethodGet, u, nil)
+}
+
+// Cancel asks the API to cancel a machine action that is not final yet and
+// returns the action as the API answers it (the same id, updated in place).
+func (c *Client) Cancel(ctx context.Context, id, comment string) (MachineAction, error) {
+	u, err := c.actionURL(id, "/cancel")
+	if err != nil {
+		return MachineAction{}, err
+	}
+	body, err := json.Marshal(struct{ Comment string }{comment})
+	if err != nil {
+		return MachineAction{}, err
+	}
+	return c.entity(ctx, http.MethodPost, u, body)
+}
+
+// actionURL is {base}/api/machineactions/{id}{more}.
+func (c *Client) actionURL(id, more string) (*url.URL, error) {
+	if id == "" || id == "." || id == ".." {
+		return nil, fmt.Errorf("mde: invalid machine action id %q", id)
+	}
+	return c.apiURL("/machineactions/" + url.PathEscape(id) + more)
+}
+
+// apiURL is {base}/api{path}; path must already be escaped.
+func (c *Client) apiURL(path string) (*url.URL, error) {
+	u, err := url.Parse(c.base.String() + "/api" + path)
+	if err != nil {
+		return nil, fmt.Errorf("mde: %w", err)
+	}
+	return u, nil
+}
+
+// entity makes a request whose answer is a single machine action.
+func (c *Client) entity(ctx context.Context, method string, u *url.URL, body []byte) (MachineAction, error) {
+	resp, err := c.send(ctx, method, u, body)
+	if err != nil {
+		return MachineAction{}, err
+	}
+	defer closeBody(resp)
+	b, err := io.ReadAll(newCapReader(resp.Body, c.maxEntityBody))
+	if err != nil {
+		return MachineAction{}, fmt.Errorf("mde: %s %s: reading the answer: %w", method, u.EscapedPath(), err)
+	}
+	a, err := decodeEntity(b)
+	if err != nil {
+		return MachineAction{}, fmt.Errorf("mde: %s %s: decoding the answer: %w", method, u.EscapedPath(), err)
+	}
+	return a, nil
+}
+
+// send makes one request. A 2xx answer with a JSON content type (or none)
+// is returned for the caller to read and close; any other status becomes
+// an *APIError.
+func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byte) (*http.Response, error) {
+	path := u.EscapedPath()
+	if c.readOnly && method != http.MethodGet {
+		return nil, fmt.Errorf("%w: refused %s %s", ErrReadOnly, method, path)
+	}
+	token, err := c.ts.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("mde: %s %s: getting a token: %w", method, path, err)
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("mde: %s %s: %w", method, path, err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// *url.Error would repeat the whole URL, query included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		where := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+		return nil, fmt.Errorf("mde: %s %s: %w", method, where.String(), err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		defer closeBody(resp)
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		e := newAPIError(method, path, resp, b)
+		e.redact(token)
+		return nil, e
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		closeBody(resp)
+		mediaType, _, _ := strings.Cut(ct, ";")
+		return nil, fmt.Errorf("mde: %s %s: %d answer of type %q, want application/json", method, path, resp.StatusCode, cleanText(mediaType))
+	}
+	return resp, nil
+}
+
+// closeBody reads a little of what is left, so the connection can be
+// reused, and closes the body.
+func closeBody(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+// decodeEntity decodes one machine action, which must be a JSON object.
+func decodeEntity(b []byte) (MachineAction, error) {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 || b[0] != '{' {
+		return MachineAction{}, errors.New("the machine action is not a JSON object")
+	}
+	var a MachineAction
+	if err := a.UnmarshalJSON(b); err != nil { // directly: json.Unmarshal would validate b twice more
+		return MachineAction{}, err
+	}
+	return a, nil
+}
+
+// capReader reads at most limit bytes and fails clearly on a longer body.
+type capReader struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+func newCapReader(r io.Reader, limit int64) *capReader {
+	return &capReader{r: r, left: limit, limit: limit}
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// At the limit: one more byte means the body is too large.
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("the answer is larger than the %s limit", sizeText(c.limit))
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
+}
+
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d-byte", n)
+}

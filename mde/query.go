@@ -1,0 +1,305 @@
+package mde
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxPageSize is the largest $top the API accepts.
+const MaxPageSize = 10000
+
+// maxPages bounds one listing, in case a server keeps answering.
+const maxPages = 10000
+
+// Query selects machine actions. Every non-empty field narrows the list;
+// several values in one field mean any of them.
+type Query struct {
+	IDs           []string
+	Statuses      []ActionStatus
+	Types         []ActionType
+	MachineIDs    []string
+	Requestors    []string
+	CreatedFrom   time.Time // creationDateTimeUtc ge (zero: none)
+	CreatedBefore time.Time // creationDateTimeUtc lt (zero: none)
+	OrderBy       string    // sent as $orderby when set
+	PageSize      int       // $top per request, 1..MaxPageSize; 0 means MaxPageSize
+	Max           int       // stop after this many actions in total; 0 means all
+}
+
+// Filter returns the OData $filter text, "" for an empty query. Times are
+// written in UTC to the API's 100 ns precision.
+func (q Query) Filter() string {
+	var parts []string
+	add := func(s string) {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	add(clause("id", q.IDs))
+	add(clause("status", q.Statuses))
+	add(clause("type", q.Types))
+	add(clause("machineId", q.MachineIDs))
+	add(clause("requestor", q.Requestors))
+	if !q.CreatedFrom.IsZero() {
+		add("creationDateTimeUtc ge " + q.CreatedFrom.UTC().Format(TimeLayout))
+	}
+	if !q.CreatedBefore.IsZero() {
+		add("creationDateTimeUtc lt " + q.CreatedBefore.UTC().Format(TimeLayout))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// clause is "prop eq 'v'" for one value, "prop in ('a','b')" for several.
+func clause[T ~string](prop string, vals []T) string {
+	switch len(vals) {
+	case 0:
+		return ""
+	case 1:
+		return prop + " eq " + quote(string(vals[0]))
+	}
+	quoted := make([]string, len(vals))
+	for i, v := range vals {
+		quoted[i] = quote(string(v))
+	}
+	return prop + " in (" + strings.Join(quoted, ",") + ")"
+}
+
+// quote writes an OData string literal: single quotes, inner ones doubled.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// Values returns the query string for the page that starts at skip. It asks
+// for @odata.count too, so that List can stop after a last full page
+// without one more request.
+func (q Query) Values(skip int) url.Values {
+	top := q.PageSize
+	if top == 0 {
+		top = MaxPageSize
+	}
+	v := url.Values{}
+	v.Set("$top", strconv.Itoa(top))
+	v.Set("$skip", strconv.Itoa(skip))
+	v.Set("$count", "true")
+	if f := q.Filter(); f != "" {
+		v.Set("$filter", f)
+	}
+	if q.OrderBy != "" {
+		v.Set("$orderby", q.OrderBy)
+	}
+	return v
+}
+
+// encodeQuery is url.Values.Encode with "$" left literal and spaces as %20,
+// the form the API's own examples use; the two encodings mean the same.
+func encodeQuery(v url.Values) string {
+	return strings.NewReplacer("%24", "$", "+", "%20").Replace(v.Encode())
+}
+
+// List returns the machine actions the query selects, in the API's order.
+// It pages with $top/$skip and follows @odata.nextLink when the API sends
+// one, but only to the base URL's own scheme and host. It stops at a short
+// or empty page, at Max, or when it has as many rows as @odata.count.
+func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
+	top := q.PageSize
+	if top == 0 {
+		top = MaxPageSize
+	}
+	if top < 0 || top > MaxPageSize {
+		return nil, fmt.Errorf("mde: page size %d: want 1..%d", q.PageSize, MaxPageSize)
+	}
+	if q.Max < 0 {
+		return nil, fmt.Errorf("mde: max %d: want 0 (all) or more", q.Max)
+	}
+	listURL, err := c.apiURL("/machineactions")
+	if err != nil {
+		return nil, err
+	}
+
+	var (
+		out   []MachineAction
+		skip  int      // rows received so far: the next $skip
+		asked int      // $top of the last request built here
+		got   int      // rows received since that request, nextLinks included
+		next  *url.URL // the nextLink to follow, if any
+		seen  = map[string]bool{}
+	)
+	add := func(a MachineAction) {
+		if q.Max == 0 || len(out) < q.Max {
+			out = append(out, a)
+		}
+	}
+	for pages := 0; ; pages++ {
+		if pages == maxPages {
+			return nil, fmt.Errorf("mde: listing machine actions: more than %d pages", maxPages)
+		}
+		u := next
+		if u == nil {
+			asked = top
+			if q.Max > 0 {
+				asked = min(top, q.Max-len(out))
+			}
+			pq := q
+			pq.PageSize = asked
+			page := *listURL
+			page.RawQuery = encodeQuery(pq.Values(skip))
+			u, got = &page, 0
+		}
+		p, err := c.page(ctx, u, add)
+		if err != nil {
+			return nil, err
+		}
+		skip += p.rows
+		got += p.rows
+		if p.rows == 0 || (q.Max > 0 && len(out) >= q.Max) {
+			return out, nil
+		}
+		next = nil
+		if p.nextLink != "" {
+			if next, err = c.nextLink(u, p.nextLink, seen); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if got < asked || (p.count >= 0 && skip >= p.count) {
+			return out, nil
+		}
+	}
+}
+
+// nextLink checks an @odata.nextLink before it is followed: it must stay on
+// the base URL's scheme and host (it gets the bearer token) and must not
+// have been seen before.
+func (c *Client) nextLink(from *url.URL, link string, seen map[string]bool) (*url.URL, error) {
+	path := from.EscapedPath()
+	u, err := from.Parse(link)
+	if err != nil {
+		return nil, fmt.Errorf("mde: GET %s: invalid @odata.nextLink: %w", path, err)
+	}
+	if !sameOrigin(u, c.base) {
+		return nil, fmt.Errorf("mde: GET %s: @odata.nextLink leads to %s://%s, not to %s; not sending the token there",
+			path, u.Scheme, cleanText(u.Host), c.base.Host)
+	}
+	if seen[u.String()] {
+		return nil, fmt.Errorf("mde: GET %s: @odata.nextLink repeats an earlier page", path)
+	}
+	seen[u.String()] = true
+	return u, nil
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// pageInfo is what List needs to know about one list answer.
+type pageInfo struct {
+	rows     int    // elements of "value"
+	nextLink string // @odata.nextLink, "" if none
+	count    int    // @odata.count, -1 if none
+}
+
+// page fetches one list answer and hands each action to add.
+func (c *Client) page(ctx context.Context, u *url.URL, add func(MachineAction)) (pageInfo, error) {
+	resp, err := c.send(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return pageInfo{}, err
+	}
+	defer closeBody(resp)
+	p, err := readPage(newCapReader(resp.Body, c.maxListBody), add)
+	if err != nil {
+		return pageInfo{}, fmt.Errorf("mde: GET %s: reading the list: %w", u.EscapedPath(), err)
+	}
+	return p, nil
+}
+
+// readPage streams a list answer, {"value":[...], "@odata.nextLink": ...},
+// decoding the elements of "value" one at a time so that a large page is
+// never held twice in memory.
+func readPage(r io.Reader, add func(MachineAction)) (pageInfo, error) {
+	p := pageInfo{count: -1}
+	dec := json.NewDecoder(r)
+	if tok, err := dec.Token(); err != nil {
+		return p, err
+	} else if tok != json.Delim('{') {
+		return p, errors.New("the answer is not a JSON object")
+	}
+	hasValue := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return p, err
+		}
+		switch tok {
+		case "value":
+			hasValue = true
+			p.rows, err = readValues(dec, add)
+		case "@odata.nextLink":
+			var s *string
+			err = dec.Decode(&s)
+			if s != nil {
+				p.nextLink = *s
+			}
+		case "@odata.count":
+			var n *int
+			err = dec.Decode(&n)
+			if n != nil {
+				p.count = *n
+			}
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return p, err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return p, err
+	}
+	if !hasValue {
+		return p, errors.New(`the answer has no "value" array`)
+	}
+	return p, nil
+}
+
+// readValues reads the "value" array; null counts as empty.
+func readValues(dec *json.Decoder, add func(MachineAction)) (int, error) {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return 0, err
+	}
+	if tok != json.Delim('[') {
+		return 0, errors.New(`"value" is not an array`)
+	}
+	n := 0
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return n, err
+		}
+		a, err := decodeEntity(raw)
+		if err != nil {
+			return n, fmt.Errorf("value[%d]: %w", n, err)
+		}
+		add(a)
+		n++
+	}
+	_, err = dec.Token() // the closing bracket
+	return n, err
+}
