@@ -104,7 +104,7 @@ func TestTmuxCancelFirstPending(t *testing.T) {
 	s.text(bin + " --demo")
 	s.keys("Enter")
 	screen := s.waitFor("the list", 20*time.Second, func(sc string) bool {
-		return strings.Contains(sc, "open:") && cursorLine(sc) != ""
+		return strings.Contains(sc, "actions:") && cursorLine(sc) != ""
 	})
 
 	// Move the cursor down to the first Pending row.
@@ -156,7 +156,7 @@ func TestTmuxCancelFirstPending(t *testing.T) {
 		trimmed := strings.TrimRight(sc, "\n ")
 		return strings.HasSuffix(trimmed, "PROMPT$")
 	})
-	for _, junk := range []string{"\x1b", "^[", "$y", "[?", "2026", "mdeactions 0 open"} {
+	for _, junk := range []string{"\x1b", "^[", "$y", "[?", "2026", "mdeactions 0 actions"} {
 		if strings.Contains(final, junk) {
 			t.Fatalf("terminal not clean after quit (found %q):\n%s", junk, final)
 		}

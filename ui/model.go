@@ -463,13 +463,14 @@ func (m Model) header() string {
 	if m.opts.ReadOnly {
 		left += " " + st.Badge.Render(" RO ")
 	}
-	left += " " + fmt.Sprintf("%d open: %d Pending, %d InProgress",
+	left += " " + fmt.Sprintf("%d actions: %d Pending, %d InProgress",
 		m.table.Len(), m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
 	if n := m.table.Len() - m.counts[mde.StatusPending] - m.counts[mde.StatusInProgress]; n > 0 {
-		left += fmt.Sprintf(", %d done", n)
+		left += fmt.Sprintf(", %d finished", n)
 	}
 	// What gives way when the line is short: first the word "updated",
-	// then the time, then the endpoint. The counts always stay.
+	// then the time, then the endpoint's tail (which tenant you act on
+	// matters more than when the list was read). The counts always stay.
 	endpoint := " · " + m.opts.Endpoint
 	var rights []string
 	switch {
@@ -486,7 +487,7 @@ func (m Model) header() string {
 	right := ""
 	for _, r := range rights {
 		right = r
-		if room-lipgloss.Width(r)-1 >= min(minEndpoint, lipgloss.Width(endpoint)) {
+		if room-lipgloss.Width(r)-1 >= lipgloss.Width(endpoint) {
 			break
 		}
 	}

@@ -201,7 +201,7 @@ func TestListShowsOpenActionsOldestFirst(t *testing.T) {
 		}
 	}
 	s := h.screen()
-	for _, w := range []string{"3 open: 2 Pending, 1 InProgress", "Isolate", "Pending", "InProgress", "2d02h", "alex.morgan@", "q quit"} {
+	for _, w := range []string{"3 actions: 2 Pending, 1 InProgress", "Isolate", "Pending", "InProgress", "2d02h", "alex.morgan@", "q quit"} {
 		if !strings.Contains(s, w) {
 			t.Fatalf("screen lacks %q:\n%s", w, s)
 		}
