@@ -18,6 +18,13 @@ type TokenSource interface {
 	Token(ctx context.Context) (string, error)
 }
 
+// Refresher is a TokenSource that can acquire a new token when the API
+// answers 401 to the one it gave (expired early, revoked, claims changed).
+// The client calls Refresh once and retries the request once.
+type Refresher interface {
+	Refresh(ctx context.Context) (string, error)
+}
+
 // StaticToken is a fixed bearer token. An empty one sends no Authorization
 // header at all.
 type StaticToken string
@@ -165,32 +172,22 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	if err != nil {
 		return nil, fmt.Errorf("mde: %s %s: getting a token: %w", method, path, err)
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	resp, err := c.do(ctx, method, u, body, token)
 	if err != nil {
-		return nil, fmt.Errorf("mde: %s %s: %w", method, path, err)
+		return nil, err
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		// *url.Error would repeat the whole URL, query included.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
+	// A 401 means the API did not act on the request, so one retry with a
+	// fresh token is safe even for a cancel.
+	if r, ok := c.ts.(Refresher); ok && resp.StatusCode == http.StatusUnauthorized {
+		closeBody(resp)
+		fresh, err := r.Refresh(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("mde: %s %s: the API refused the token (401) and getting a new one failed: %w", method, path, err)
 		}
-		where := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-		return nil, fmt.Errorf("mde: %s %s: %w", method, where.String(), err)
+		token = fresh
+		if resp, err = c.do(ctx, method, u, body, token); err != nil {
+			return nil, err
+		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer closeBody(resp)
@@ -203,6 +200,37 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		closeBody(resp)
 		mediaType, _, _ := strings.Cut(ct, ";")
 		return nil, fmt.Errorf("mde: %s %s: %d answer of type %q, want application/json", method, path, resp.StatusCode, cleanText(mediaType))
+	}
+	return resp, nil
+}
+
+// do sends one request with the token and returns whatever came back.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte, token string) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("mde: %s %s: %w", method, u.EscapedPath(), err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// *url.Error would repeat the whole URL, query included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		where := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+		return nil, fmt.Errorf("mde: %s %s: %w", method, where.String(), err)
 	}
 	return resp, nil
 }

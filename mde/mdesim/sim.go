@@ -45,8 +45,8 @@ type Options struct {
 	PageSize  int     // page size when a list request has no $top; 0 => 10000
 	Principal string  // recorded as cancellationRequestor; "" => "responder@contoso.com"
 
-	// Authorize, if set, decides every request: an error gives 401 with the
-	// error's text; a non-empty principal is recorded on cancellations
+	// Authorize, if set, decides every request: an error wrapping
+	// ErrForbidden gives 403, any other error 401, with the error's text; a non-empty principal is recorded on cancellations
 	// instead of Principal. If nil, any non-empty "Bearer <token>" passes.
 	Authorize func(r *http.Request) (principal string, err error)
 
@@ -301,6 +301,9 @@ func route(path string) (endpoint, id string) {
 func (s *Simulator) authenticate(r *http.Request) (string, *apiError) {
 	if s.authorize != nil {
 		principal, err := s.authorize(r)
+		if errors.Is(err, ErrForbidden) {
+			return "", newError(http.StatusForbidden, "Forbidden", "%s", err.Error())
+		}
 		if err != nil {
 			return "", newError(http.StatusUnauthorized, "Unauthorized", "%s", err.Error())
 		}
