@@ -23,6 +23,7 @@ import (
 	"github.com/mdeactions/mdeactions/ui/detail"
 	"github.com/mdeactions/mdeactions/ui/format"
 	"github.com/mdeactions/mdeactions/ui/keys"
+	"github.com/mdeactions/mdeactions/ui/signin"
 	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
@@ -32,9 +33,27 @@ type ActionService interface {
 	Cancel(ctx context.Context, id, comment string) (mde.MachineAction, error)
 }
 
+// SignIn is an interactive sign-in (device code) the UI runs before the
+// list when no saved sign-in can be used.
+type SignIn interface {
+	// Ready reports, without the person, whether a token can be had (from
+	// a saved sign-in). ok false means the person must sign in.
+	Ready(ctx context.Context) (account string, ok bool, err error)
+	// Start asks for a device code and returns what to show.
+	Start(ctx context.Context) (signin.Prompt, error)
+	// Wait blocks until the person signed in, the code expired or was
+	// declined, or ctx is done.
+	Wait(ctx context.Context) (account string, err error)
+	// Abort gives up a started sign-in.
+	Abort()
+}
+
 // Options configure the UI.
 type Options struct {
 	Service  ActionService
+	SignIn   SignIn // nil: no sign-in step (a token is already at hand)
+	// SignInAbout says what the sign-in is for (cloud, tenant, client id).
+	SignInAbout string
 	Endpoint string // shown in the header, e.g. "api.security.microsoft.com"
 	Demo     bool   // shows a DEMO badge
 	ReadOnly bool   // cancel is not bound at all
@@ -78,6 +97,12 @@ type Model struct {
 	inFlight map[string]bool
 	drafts   map[string]string
 	quitArm  bool
+	// signIn is the sign-in screen while it is shown; signGen tags its
+	// requests so that a reply to an aborted try is dropped.
+	signIn     *signin.Model
+	signGen    int
+	stopWait   context.CancelFunc
+	account    string
 }
 
 type footerKind int
@@ -110,7 +135,13 @@ func New(opts Options) Model {
 	if opts.Mono {
 		h.Styles = help.Styles{}
 	}
+	var si *signin.Model
+	if opts.SignIn != nil {
+		v := signin.New(ctx, opts.SignInAbout)
+		si = &v
+	}
 	return Model{
+		signIn:   si,
 		opts:     opts,
 		ctx:      ctx,
 		table:    actiontable.New(ctx),
@@ -142,8 +173,11 @@ type (
 // OpenStatuses is what the list shows.
 var openQuery = mde.Query{Statuses: []mde.ActionStatus{mde.StatusPending, mde.StatusInProgress}}
 
-// Init starts the first load.
+// Init signs in if needed, else starts the first load.
 func (m Model) Init() tea.Cmd {
+	if m.signIn != nil {
+		return m.readyCmd(m.signGen)
+	}
 	return m.loadCmd(m.gen)
 }
 
@@ -179,6 +213,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onLoaded(msg), nil
 	case cancelledMsg:
 		return m.onCancelled(msg), nil
+	case readyMsg, startedMsg, signedInMsg:
+		return m.onSignIn(msg)
 	case tea.PasteMsg:
 		if m.form != nil {
 			return m.updateForm(msg)
@@ -200,6 +236,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.form != nil {
 		return m.updateForm(msg)
+	}
+	if m.signIn != nil {
+		return m.signInKey(msg)
 	}
 	if key.Matches(msg, k.Quit) {
 		if len(m.inFlight) > 0 && !m.quitArm {
@@ -434,6 +473,8 @@ func (m Model) render() string {
 		body = max(body-formHeight, 2)
 	}
 	switch {
+	case m.signIn != nil:
+		parts = append(parts, m.signIn.View(body))
 	case m.view == viewHelp:
 		parts = append(parts, fitLines(m.help.FullHelpView(m.ctx.Keys.FullHelp())+"\n\n"+st.Muted.Render("? or esc: close help"), body))
 	case m.view == viewDetail:
@@ -474,6 +515,8 @@ func (m Model) header() string {
 	endpoint := " · " + m.opts.Endpoint
 	var rights []string
 	switch {
+	case m.signIn != nil:
+		rights = []string{"signing in", ""}
 	case m.loading:
 		rights = []string{"loading…", ""}
 	case !m.loaded.IsZero():
@@ -520,6 +563,12 @@ func (m Model) shortHelp() string {
 	switch {
 	case m.form != nil:
 		return m.ctx.Styles.Muted.Render(format.Fit("ctrl+c: quit", m.ctx.Width))
+	case m.signIn != nil:
+		help := "esc: abort sign-in · q: quit"
+		if st := m.signIn.Stage; st == signin.Failed || st == signin.Aborted {
+			help = "r: sign in again · q: quit"
+		}
+		return m.ctx.Styles.Muted.Render(format.Fit(help, m.ctx.Width))
 	case m.view == viewDetail:
 		b = k.DetailHelp()
 	case m.view == viewHelp:
