@@ -50,16 +50,16 @@ type SignIn interface {
 
 // Options configure the UI.
 type Options struct {
-	Service  ActionService
-	SignIn   SignIn // nil: no sign-in step (a token is already at hand)
+	Service ActionService
+	SignIn  SignIn // nil: no sign-in step (a token is already at hand)
 	// SignInAbout says what the sign-in is for (cloud, tenant, client id).
 	SignInAbout string
-	Endpoint string // shown in the header, e.g. "api.security.microsoft.com"
-	Demo     bool   // shows a DEMO badge
-	ReadOnly bool   // cancel is not bound at all
-	Mono     bool   // no colour (NO_COLOR or --no-color)
-	Timeout  time.Duration
-	Now      func() time.Time
+	Endpoint    string // shown in the header, e.g. "api.security.microsoft.com"
+	Demo        bool   // shows a DEMO badge
+	ReadOnly    bool   // cancel is not bound at all
+	Mono        bool   // no colour (NO_COLOR or --no-color)
+	Timeout     time.Duration
+	Now         func() time.Time
 }
 
 // Minimum terminal size; below it the UI says so instead of drawing.
@@ -99,10 +99,10 @@ type Model struct {
 	quitArm  bool
 	// signIn is the sign-in screen while it is shown; signGen tags its
 	// requests so that a reply to an aborted try is dropped.
-	signIn     *signin.Model
-	signGen    int
-	stopWait   context.CancelFunc
-	account    string
+	signIn   *signin.Model
+	signGen  int
+	stopWait context.CancelFunc
+	account  string
 }
 
 type footerKind int
