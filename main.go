@@ -5,12 +5,14 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -18,24 +20,38 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mdeactions/mdeactions/auth"
+	"github.com/mdeactions/mdeactions/auth/fakeentra"
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/mdesim"
 	"github.com/mdeactions/mdeactions/ui"
+	"github.com/mdeactions/mdeactions/ui/signin"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-const defaultAPIURL = "https://api.security.microsoft.com"
+// demoClientID is the client id of the demo's pretend app registration.
+const demoClientID = "0d5c3a57-8e1f-4b6a-9c2d-3e4f5a6b7c8d"
 
 type flags struct {
-	demo     bool
-	demoSeed int64
-	apiURL   string
-	tokenEnv string
-	readOnly bool
-	noColor  bool
-	timeout  time.Duration
+	demo          bool
+	demoSeed      int64
+	apiURL        string
+	region        string
+	cloud         string
+	authorityHost string
+	scope         string
+	auth          string
+	tenant        string
+	clientID      string
+	secretFile    string
+	certificate   string
+	miClientID    string
+	tokenEnv      string
+	noCache       bool
+	readOnly      bool
+	noColor       bool
+	timeout       time.Duration
 }
 
 func main() {
@@ -47,7 +63,7 @@ func main() {
 
 func newRootCmd() *cobra.Command {
 	var f flags
-	cmd := &cobra.Command{
+	root := &cobra.Command{
 		Use:   "mdeactions",
 		Short: "See and cancel pending Defender for Endpoint machine actions",
 		Long: "mdeactions lists the Microsoft Defender for Endpoint machine actions that are still\n" +
@@ -58,83 +74,363 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(f, cmd.OutOrStdout())
+			return runTUI(cmd, f)
 		},
 	}
-	fl := cmd.Flags()
-	fl.BoolVar(&f.demo, "demo", false, "run against a built-in simulator of the Defender API (no tenant needed)")
-	fl.Int64Var(&f.demoSeed, "demo-seed", 1, "seed of the demo tenant")
-	fl.StringVar(&f.apiURL, "api-url", defaultAPIURL, "base URL of the Defender for Endpoint API")
-	fl.StringVar(&f.tokenEnv, "token-env", "MDE_TOKEN", "environment variable that holds a bearer token for the API")
-	fl.BoolVar(&f.readOnly, "read-only", false, "look only: the cancel key is not bound and the client refuses to POST")
-	fl.BoolVar(&f.noColor, "no-color", false, "no colour (also: any non-empty NO_COLOR)")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each API request")
-	return cmd
+	pf := root.PersistentFlags()
+	pf.BoolVar(&f.demo, "demo", false, "run against a built-in simulator of the Defender API and a fake sign-in service (no tenant needed)")
+	pf.Int64Var(&f.demoSeed, "demo-seed", 1, "seed of the demo tenant")
+	pf.StringVar(&f.auth, "auth", "", "how to sign in: devicecode (default), secret, certificate, managed-identity, token-env")
+	pf.StringVar(&f.cloud, "cloud", "commercial", "Defender cloud: commercial, gcc, gcchigh, dod")
+	pf.StringVar(&f.region, "region", "", "commercial API region: us, eu, uk, au, swa, ina, aea, or legacy (api.securitycenter.microsoft.com)")
+	pf.StringVar(&f.apiURL, "api-url", "", "base URL of the API (overrides --cloud and --region)")
+	pf.StringVar(&f.authorityHost, "authority-host", "", "sign-in host (overrides the cloud's, e.g. https://login.microsoftonline.us)")
+	pf.StringVar(&f.scope, "scope", "", "token scope (overrides the cloud's, e.g. https://api.securitycenter.microsoft.com/.default)")
+	pf.StringVar(&f.tenant, "tenant", "", "Entra tenant id or domain (or AZURE_TENANT_ID)")
+	pf.StringVar(&f.clientID, "client-id", "", "app registration's client id (or AZURE_CLIENT_ID)")
+	pf.StringVar(&f.secretFile, "client-secret-file", "", "secret mode: file holding the client secret, when AZURE_CLIENT_SECRET is not set")
+	pf.StringVar(&f.certificate, "certificate", "", "certificate mode: PEM with certificate and RSA key (or AZURE_CLIENT_CERTIFICATE_PATH)")
+	pf.StringVar(&f.miClientID, "managed-identity-client-id", "", "managed-identity mode: client id of a user-assigned identity")
+	pf.StringVar(&f.tokenEnv, "token-env", "", "environment variable holding a bearer token (implies --auth token-env)")
+	pf.BoolVar(&f.noCache, "no-cache", false, "device code: keep tokens in memory only, write no cache file")
+	pf.BoolVar(&f.readOnly, "read-only", false, "look only: the cancel key is not bound and the client refuses to POST")
+	pf.BoolVar(&f.noColor, "no-color", false, "no colour (also: any non-empty NO_COLOR)")
+	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each API request")
+
+	root.AddCommand(&cobra.Command{
+		Use:   "login",
+		Short: "Sign in (device code) and save the sign-in, then exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogin(cmd, f)
+		},
+	}, &cobra.Command{
+		Use:   "logout",
+		Short: "Forget the saved sign-in: remove the account and the token cache file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogout(cmd, f)
+		},
+	})
+	return root
 }
 
-func run(f flags, stdout io.Writer) error {
-	var (
-		baseURL  = f.apiURL
-		tokens   mde.TokenSource
-		endpoint string
-	)
-	if f.demo {
-		sim, err := mdesim.Start(mdesim.Options{Seed: f.demoSeed})
-		if err != nil {
-			return fmt.Errorf("starting the demo simulator: %w", err)
+// env is what a run has set up: the token source, the API base, and what
+// to close at the end.
+type env struct {
+	source   auth.Source // nil in the demo without --auth
+	tokens   mde.TokenSource
+	apiBase  string
+	about    string // for the sign-in screen: cloud, tenant, client id
+	hc       *http.Client
+	warnings *warnings
+	closers  []func()
+}
+
+func (e *env) close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+}
+
+// warnings collects what the auth layer warns about while the TUI owns the
+// terminal; they are printed after it exits.
+type warnings struct {
+	mu   sync.Mutex
+	list []string
+	out  io.Writer
+	hold bool
+}
+
+func (w *warnings) add(s string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.hold {
+		w.list = append(w.list, s)
+		return
+	}
+	fmt.Fprintln(w.out, "mdeactions: warning:", s)
+}
+
+func (w *warnings) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, s := range w.list {
+		fmt.Fprintln(w.out, "mdeactions: warning:", s)
+	}
+	w.list, w.hold = nil, false
+}
+
+// setup turns the flags into a token source and an API base URL.
+func setup(cmd *cobra.Command, f flags) (*env, error) {
+	e := &env{warnings: &warnings{out: cmd.ErrOrStderr()}}
+	transport := http.DefaultTransport.(*http.Transport).Clone() // keeps HTTPS_PROXY
+	e.hc = &http.Client{Transport: transport, Timeout: f.timeout + 5*time.Second}
+
+	mode := f.auth
+	if mode == "" && f.tokenEnv != "" {
+		mode = string(auth.ModeTokenEnv)
+	}
+	cloud, err := auth.LookupCloud(f.cloud)
+	if err != nil {
+		return nil, fmt.Errorf("--cloud: %w", err)
+	}
+	if f.authorityHost != "" {
+		cloud.AuthorityHost = f.authorityHost
+	}
+	if f.scope != "" {
+		cloud.Scope = f.scope
+	}
+	e.apiBase = cloud.APIBase
+	if f.region != "" {
+		if cloud.Name != "commercial" {
+			return nil, fmt.Errorf("--region is for the commercial cloud; %s has one API host (%s)", cloud.Name, cloud.APIBase)
 		}
-		defer sim.Close()
-		baseURL = sim.URL
-		tokens = mde.StaticToken("demo-token")
-		endpoint = hostOf(sim.URL)
-	} else {
-		src := auth.EnvToken{Var: f.tokenEnv}
-		if _, err := src.Token(context.Background()); err != nil {
-			return firstRunHelp(f.tokenEnv)
+		if e.apiBase, err = auth.RegionalAPIBase(f.region); err != nil {
+			return nil, fmt.Errorf("--region: %w", err)
 		}
-		tokens = src
-		endpoint = hostOf(baseURL)
+	}
+	if f.apiURL != "" {
+		e.apiBase = f.apiURL
+	}
+	cfg := auth.Config{
+		Mode:                    auth.Mode(mode),
+		Cloud:                   cloud,
+		TenantID:                f.tenant,
+		ClientID:                f.clientID,
+		SecretFile:              f.secretFile,
+		CertificatePath:         f.certificate,
+		ManagedIdentityClientID: f.miClientID,
+		TokenEnv:                f.tokenEnv,
+		NoCache:                 f.noCache,
+		HTTPClient:              &http.Client{Transport: transport},
+		Warn:                    e.warnings.add,
 	}
 
-	transport := http.DefaultTransport.(*http.Transport).Clone() // keeps HTTPS_PROXY
-	hc := &http.Client{Transport: transport, Timeout: f.timeout + 5*time.Second}
+	if f.demo {
+		if err := setupDemo(e, f, &cfg, mode); err != nil {
+			e.close()
+			return nil, err
+		}
+		if mode == "" {
+			return e, nil
+		}
+	}
+	src, err := auth.New(cfg)
+	if err != nil {
+		e.close()
+		return nil, err
+	}
+	e.source, e.tokens = src, src
+	if e.about == "" {
+		e.about = fmt.Sprintf("%s cloud · tenant %s · client id %s", cloud.Name, orEnv(f.tenant, "AZURE_TENANT_ID"), orEnv(f.clientID, "AZURE_CLIENT_ID"))
+	}
+	return e, nil
+}
+
+// setupDemo starts the fake sign-in service and the API simulator in this
+// process. The simulator checks every token the way the real API does,
+// against the fake's signing key. Without --auth the demo mints a token for
+// a responder; with --auth devicecode (or another mode) the real MSAL code
+// signs in against the fake.
+func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
+	entra, err := fakeentra.Start(fakeentra.Options{AutoApprove: true, PendingPolls: 5})
+	if err != nil {
+		return fmt.Errorf("starting the demo sign-in service: %w", err)
+	}
+	e.closers = append(e.closers, entra.Close)
+	checker := mdesim.TokenChecker{Issuers: map[string]*rsa.PublicKey{entra.Issuer(): entra.PublicKey()}}
+	sim, err := mdesim.Start(mdesim.Options{Seed: f.demoSeed, Authorize: checker.Authorize})
+	if err != nil {
+		return fmt.Errorf("starting the demo simulator: %w", err)
+	}
+	e.closers = append(e.closers, func() { _ = sim.Close() })
+	e.apiBase = sim.URL
+	if mode == "" {
+		tok, err := entra.Mint(fakeentra.Claims{UPN: "responder@contoso.com", Scp: fakeentra.DefaultScopes})
+		if err != nil {
+			return err
+		}
+		e.tokens = mde.StaticToken(tok)
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "mdeactions-demo-")
+	if err != nil {
+		return err
+	}
+	e.closers = append(e.closers, func() { _ = os.RemoveAll(dir) })
+	cfg.Cloud.AuthorityHost = entra.URL()
+	cfg.Cloud.Scope = mdesim.DefaultAudience + "/.default"
+	cfg.TenantID = entra.TenantID()
+	cfg.ClientID = demoClientID
+	cfg.HTTPClient = entra.Client()
+	cfg.DisableInstanceDiscovery = true
+	cfg.CacheDir = dir
+	e.about = "demo sign-in service at " + hostOf(entra.URL()) + " · it approves the code by itself after a few seconds"
+	return nil
+}
+
+func runTUI(cmd *cobra.Command, f flags) error {
+	e, err := setup(cmd, f)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+
 	opts := []mde.Option{mde.WithUserAgent("mdeactions/" + version)}
 	if f.readOnly {
 		opts = append(opts, mde.WithReadOnly())
 	}
-	client, err := mde.NewClient(baseURL, hc, tokens, opts...)
+	client, err := mde.NewClient(e.apiBase, e.hc, e.tokens, opts...)
 	if err != nil {
 		return fmt.Errorf("--api-url: %w", err)
 	}
-
 	mono := monochrome(f.noColor, os.Getenv)
-	model := ui.New(ui.Options{
+	uopts := ui.Options{
 		Service:  client,
-		Endpoint: endpoint,
+		Endpoint: hostOf(e.apiBase),
 		Demo:     f.demo,
 		ReadOnly: f.readOnly,
 		Mono:     mono,
 		Timeout:  f.timeout,
-	})
-	popts := []tea.ProgramOption{tea.WithOutput(stdout)}
+	}
+	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
+		uopts.SignIn = &deviceSignIn{src: dc}
+		uopts.SignInAbout = e.about
+	}
+	popts := []tea.ProgramOption{tea.WithOutput(cmd.OutOrStdout())}
 	if mono {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	_, err = tea.NewProgram(model, popts...).Run()
+	e.warnings.hold = true
+	_, err = tea.NewProgram(ui.New(uopts), popts...).Run()
+	e.warnings.flush()
 	if errors.Is(err, tea.ErrInterrupted) {
 		return nil
 	}
 	return err
 }
 
-func firstRunHelp(tokenEnv string) error {
-	return fmt.Errorf(`no bearer token for the Defender API.
+func runLogin(cmd *cobra.Command, f flags) error {
+	e, err := setup(cmd, f)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	ctx, stop := context.WithCancel(cmd.Context())
+	defer stop()
+	if e.source == nil {
+		return errors.New("login: the demo without --auth needs no sign-in; try mdeactions --demo --auth devicecode login")
+	}
+	dc, ok := e.source.(*auth.DeviceCodeSource)
+	if !ok {
+		// App modes: getting one token proves the configuration.
+		if _, err := e.source.Token(ctx); err != nil {
+			return errors.New(auth.Explain(err))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "Signed in as %s (app tokens are not saved; nothing else to do).\n", e.source.Identity())
+		return nil
+	}
+	account, err := dc.Login(ctx, func(c auth.DeviceCode) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "To sign in, open %s and enter the code %s (it expires at %s).\n",
+			c.VerificationURL, c.UserCode, c.ExpiresOn.Local().Format("15:04:05"))
+	})
+	if err != nil {
+		return errors.New(auth.Explain(err))
+	}
+	where := dc.CachePath()
+	if where == "" {
+		where = "memory only (--no-cache)"
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Signed in as %s. Saved sign-in: %s\n", account, where)
+	return nil
+}
 
-  mdeactions reads a token from the environment variable %s (change it with --token-env).
-  The token needs Machine.Read.All to list, and a Machine.* action permission to cancel.
-  Sign-in with your account or an app registration is coming; until then, export a token.
+func runLogout(cmd *cobra.Command, f flags) error {
+	e, err := setup(cmd, f)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	dc, ok := e.source.(*auth.DeviceCodeSource)
+	if !ok {
+		fmt.Fprintln(cmd.OutOrStdout(), "Nothing saved for this auth mode; nothing to remove.")
+		return nil
+	}
+	if err := dc.Logout(cmd.Context()); err != nil {
+		return errors.New(auth.Explain(err))
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "Signed out; removed %s.\n", dc.CachePath())
+	return nil
+}
 
-  To see the tool without a tenant:  mdeactions --demo`, tokenEnv)
+// deviceSignIn adapts the device-code source to the UI's SignIn.
+type deviceSignIn struct {
+	src *auth.DeviceCodeSource
+	mu  sync.Mutex
+	cur *auth.SignIn
+}
+
+func (d *deviceSignIn) Ready(ctx context.Context) (string, bool, error) {
+	if _, err := d.src.Token(ctx); err != nil {
+		if errors.Is(err, auth.ErrSignInRequired) {
+			return "", false, nil
+		}
+		return "", false, errors.New(auth.Explain(err))
+	}
+	return d.src.Identity(), true, nil
+}
+
+func (d *deviceSignIn) Start(ctx context.Context) (signin.Prompt, error) {
+	si, err := d.src.StartSignIn(ctx)
+	if err != nil {
+		return signin.Prompt{}, errors.New(auth.Explain(err))
+	}
+	d.mu.Lock()
+	d.cur = si
+	d.mu.Unlock()
+	return signin.Prompt{URL: si.Code.VerificationURL, Code: si.Code.UserCode, Message: si.Code.Message, ExpiresOn: si.Code.ExpiresOn}, nil
+}
+
+func (d *deviceSignIn) Wait(ctx context.Context) (string, error) {
+	d.mu.Lock()
+	si := d.cur
+	d.mu.Unlock()
+	if si == nil {
+		return "", errors.New("no sign-in was started")
+	}
+	account, err := si.Wait(ctx)
+	if err != nil {
+		return "", errors.New(auth.Explain(err))
+	}
+	return account, nil
+}
+
+func (d *deviceSignIn) Abort() {
+	d.mu.Lock()
+	si := d.cur
+	d.cur = nil
+	d.mu.Unlock()
+	if si != nil {
+		si.Abort()
+	}
+}
+
+// monochrome reports whether to drop colour: --no-color, or NO_COLOR set to
+// any non-empty value (no-color.org), which colorprofile alone does not honour
+// for values such as "yes".
+func monochrome(flag bool, getenv func(string) string) bool {
+	return flag || getenv("NO_COLOR") != ""
+}
+
+func orEnv(v, name string) string {
+	if v != "" {
+		return v
+	}
+	if s := os.Getenv(name); s != "" {
+		return s
+	}
+	return "(not set)"
 }
 
 func hostOf(raw string) string {
@@ -143,11 +439,4 @@ func hostOf(raw string) string {
 		return raw
 	}
 	return u.Host
-}
-
-// monochrome reports whether to drop colour: --no-color, or NO_COLOR set to
-// any non-empty value (no-color.org), which colorprofile alone does not honour
-// for values such as "yes".
-func monochrome(flag bool, getenv func(string) string) bool {
-	return flag || getenv("NO_COLOR") != ""
 }
