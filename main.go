@@ -222,6 +222,14 @@ func setup(cmd *cobra.Command, f flags) (*env, error) {
 		return nil, err
 	}
 	e.source, e.tokens = src, src
+	if auth.Mode(mode) == auth.ModeTokenEnv {
+		// Reading the variable costs nothing: say now, not after the TUI
+		// started, that it is empty.
+		if _, err := src.Token(cmd.Context()); err != nil {
+			e.close()
+			return nil, fmt.Errorf("%s\nThe token needs Machine.Read.All (or Machine.ReadWrite.All) to list, and a Machine.* action permission (Machine.Isolate, Machine.Scan, …) to cancel", auth.Explain(err))
+		}
+	}
 	if e.about == "" {
 		e.about = fmt.Sprintf("%s cloud · tenant %s · client id %s", cloud.Name, orEnv(f.tenant, "AZURE_TENANT_ID"), orEnv(f.clientID, "AZURE_CLIENT_ID"))
 	}

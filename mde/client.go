@@ -151,11 +151,11 @@ func (c *Client) entity(ctx context.Context, method string, u *url.URL, body []b
 	defer closeBody(resp)
 	b, err := io.ReadAll(newCapReader(resp.Body, c.maxEntityBody))
 	if err != nil {
-		return MachineAction{}, fmt.Errorf("mde: %s %s: reading the answer: %w", method, u.EscapedPath(), err)
+		return MachineAction{}, fmt.Errorf("mde: %s %s: %w: reading it: %w", method, u.EscapedPath(), ErrBadAnswer, err)
 	}
 	a, err := decodeEntity(b)
 	if err != nil {
-		return MachineAction{}, fmt.Errorf("mde: %s %s: decoding the answer: %w", method, u.EscapedPath(), err)
+		return MachineAction{}, fmt.Errorf("mde: %s %s: %w: %w", method, u.EscapedPath(), ErrBadAnswer, err)
 	}
 	return a, nil
 }
@@ -199,7 +199,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
 		closeBody(resp)
 		mediaType, _, _ := strings.Cut(ct, ";")
-		return nil, fmt.Errorf("mde: %s %s: %d answer of type %q, want application/json", method, path, resp.StatusCode, cleanText(mediaType))
+		return nil, fmt.Errorf("mde: %s %s: %w: %d answer of type %q, want application/json", method, path, ErrBadAnswer, resp.StatusCode, cleanText(mediaType))
 	}
 	return resp, nil
 }

@@ -15,6 +15,11 @@ import (
 // than GET made by a client built WithReadOnly.
 var ErrReadOnly = errors.New("mde: read-only mode")
 
+// ErrBadAnswer is wrapped by the errors of a request that the API answered
+// with a success status but a body that could not be read as what was
+// asked for. For a cancel it means the cancel may well have been applied.
+var ErrBadAnswer = errors.New("unreadable answer")
+
 // APIError is a non-2xx answer from the API. It never holds request headers
 // or the query string, so it is safe to show and to log.
 type APIError struct {

@@ -130,7 +130,11 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 		next  *url.URL // the nextLink to follow, if any
 		seen  = map[string]bool{}
 	)
+	var pageFirst, lastFirst string // id of the first row of this and the previous page
 	add := func(a MachineAction) {
+		if pageFirst == "" {
+			pageFirst = a.ID
+		}
 		if q.Max == 0 || len(out) < q.Max {
 			out = append(out, a)
 		}
@@ -151,9 +155,18 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 			page.RawQuery = encodeQuery(pq.Values(skip))
 			u, got = &page, 0
 		}
+		ours := next == nil // a page we asked for with $top/$skip
+		lastFirst, pageFirst = pageFirst, ""
 		p, err := c.page(ctx, u, add)
 		if err != nil {
 			return nil, err
+		}
+		if ours && p.rows > asked {
+			// The server ignores $top and sent everything at once.
+			return out, nil
+		}
+		if ours && skip > 0 && p.rows > 0 && pageFirst == lastFirst {
+			return nil, fmt.Errorf("mde: listing machine actions: the API ignores $skip (it sent the same page twice), so the list would never end")
 		}
 		skip += p.rows
 		got += p.rows
@@ -223,7 +236,7 @@ func (c *Client) page(ctx context.Context, u *url.URL, add func(MachineAction)) 
 	defer closeBody(resp)
 	p, err := readPage(newCapReader(resp.Body, c.maxListBody), add)
 	if err != nil {
-		return pageInfo{}, fmt.Errorf("mde: GET %s: reading the list: %w", u.EscapedPath(), err)
+		return pageInfo{}, fmt.Errorf("mde: GET %s: %w: reading the list: %w", u.EscapedPath(), ErrBadAnswer, err)
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package mde
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -197,11 +198,11 @@ func TestListRejectsBadSizes(t *testing.T) {
 func TestListBadAnswers(t *testing.T) {
 	for _, body := range []string{
 		`[]`, `null`, `{"value":"x"}`, `{"value":[` + row(0) + `,5]}`, `{"value":[` + row(0) + `,null]}`,
-		`{"value":[` + row(0), `{"value":[{"id":7}]}`, `{"@odata.nextLink":5,"value":[]}`, `{"id":"x"}`, `{}`,
+		`{"value":[` + row(0), `{"@odata.nextLink":5,"value":[]}`, `{"id":"x"}`, `{}`,
 	} {
 		srv := entityServer(t, 200, body)
 		_, err := newTestClient(t, srv.URL).List(context.Background(), Query{})
-		if err == nil || !strings.HasPrefix(err.Error(), "mde: GET /api/machineactions: reading the list: ") {
+		if err == nil || !errors.Is(err, ErrBadAnswer) || !strings.HasPrefix(err.Error(), "mde: GET /api/machineactions: unreadable answer: reading the list: ") {
 			t.Errorf("body %s: err %v", body, err)
 		}
 	}

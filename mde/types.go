@@ -6,6 +6,7 @@ package mde
 import (
 	"bytes"
 	"encoding/json"
+	"sort"
 	"strings"
 	"time"
 )
@@ -169,6 +170,10 @@ type MachineAction struct {
 	RelatedFileInfo         *RelatedFileInfo      `json:"relatedFileInfo"`
 	Commands                []LiveResponseCommand `json:"commands"`
 	TroubleshootInfo        json.RawMessage       `json:"troubleshootInfo"`
+
+	// Unreadable names the keys whose values had the wrong JSON type and
+	// were left at their zero value. It is never sent or encoded.
+	Unreadable []string `json:"-"`
 }
 
 // UnmarshalJSON decodes leniently: unknown keys are ignored, nulls become
@@ -181,7 +186,21 @@ func (a *MachineAction) UnmarshalJSON(b []byte) error {
 		LegacyLastUpdate Timestamp `json:"lastUpdateTimeUtc"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
+		// One field of the wrong type (a string errorHResult, a number for
+		// a name) must not lose the whole action, nor the whole list:
+		// decode field by field and note what could not be read.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(b, &fields) != nil {
+			return err
+		}
+		aux.plain, aux.LegacyLastUpdate = plain{}, Timestamp{}
+		for k, v := range fields {
+			one, _ := json.Marshal(map[string]json.RawMessage{k: v})
+			if json.Unmarshal(one, &aux) != nil {
+				aux.plain.Unreadable = append(aux.plain.Unreadable, k)
+			}
+		}
+		sort.Strings(aux.plain.Unreadable)
 	}
 	*a = MachineAction(aux.plain)
 	if a.LastUpdateDateTimeUtc.IsZero() && a.LastUpdateDateTimeUtc.Raw == "" {

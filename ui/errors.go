@@ -12,58 +12,81 @@ import (
 	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
+// operation is what the UI was doing when an error came back.
+type operation int
+
+const (
+	opList operation = iota
+	opCancel
+)
+
 // explain turns an error from the service into plain words with what to do
-// next. op is what was being done ("Loading the actions", "Cancel").
-func explain(op string, err error) string {
+// next.
+func explain(op operation, err error) string {
 	if err == nil {
 		return ""
 	}
+	what := map[operation]string{opList: "Listing the actions", opCancel: "The cancel"}[op]
 	if errors.Is(err, mde.ErrReadOnly) {
-		return op + " refused: the tool runs read-only."
+		return what + " was refused: the tool runs read-only."
 	}
 	if apiErr, ok := mde.AsAPIError(err); ok {
-		msg := textsafe.Clean(apiErr.Message)
+		msg := strings.TrimRight(textsafe.Clean(apiErr.Message), ". ")
 		if msg == "" {
 			msg = textsafe.Clean(apiErr.Code)
+		}
+		details := ""
+		if msg != "" {
+			details = ": " + msg
 		}
 		ref := ""
 		if apiErr.Target != "" {
 			ref = " (request id " + textsafe.Clean(apiErr.Target) + ")"
 		}
-		switch {
-		case apiErr.StatusCode == 429:
+		switch s := apiErr.StatusCode; {
+		case s == 429:
 			wait := "a minute"
-			if apiErr.RetryAfter > 0 {
-				wait = fmt.Sprintf("%d s", int((apiErr.RetryAfter+time.Second-1)/time.Second))
+			switch d := apiErr.RetryAfter; {
+			case d > time.Hour:
+				wait = "more than an hour, the API says"
+			case d > 0:
+				wait = fmt.Sprintf("%d s", int((d+time.Second-1)/time.Second))
 			}
-			return op + " throttled by the API: try again in " + wait + "."
-		case apiErr.StatusCode == 401:
-			return op + " failed: not signed in or the token expired (401). Sign in again and restart."
-		case apiErr.StatusCode == 403:
-			if strings.HasPrefix(op, "Cancel") {
-				return op + " failed: permission missing (403). Cancelling needs one of the Machine.* action permissions (Machine.Isolate, Machine.Scan, …)" + ref + "."
-			}
-			return op + " failed: permission missing (403). Listing needs Machine.Read.All or Machine.ReadWrite.All" + ref + "."
-		case apiErr.StatusCode == 404:
-			return op + " failed: not found; the action no longer exists" + ref + ". Press r to refresh."
-		case apiErr.StatusCode == 400 && strings.HasPrefix(op, "Cancel"):
-			return op + " refused: " + msg + ref + ". It may have finished already; press r to refresh."
-		case apiErr.StatusCode >= 500:
-			return fmt.Sprintf("%s failed: the Defender API had an error (%d)%s. Try again in a moment.", op, apiErr.StatusCode, ref)
-		default:
+			return what + " was throttled by the API: try again in " + wait + "."
+		case s == 401:
+			return what + " failed: the API did not accept the sign-in (401). Sign in again, then press r."
+		case s == 403 && op == opCancel:
+			return "The cancel was refused: permission missing (403). Cancelling needs one of the Machine.* action permissions (Machine.Isolate, Machine.Scan, …); a user also needs the Defender role for response actions" + ref + "."
+		case s == 403:
+			return "Listing was refused: permission missing (403). Listing needs Machine.Read.All or Machine.ReadWrite.All (for a user: Machine.Read and the Defender role View Data)" + ref + "."
+		case s == 404 && op == opCancel:
+			return "The cancel failed: not found; the action no longer exists" + ref + ". Press r to refresh."
+		case s == 404:
+			return fmt.Sprintf("Listing failed: 404 Not Found for %s. Check --api-url: it is the host only, without /api%s.", textsafe.Clean(apiErr.Path), ref)
+		case s == 400 && op == opCancel:
 			if msg == "" {
-				msg = "no message"
+				msg = "no reason given"
 			}
-			return fmt.Sprintf("%s failed: HTTP %d: %s%s.", op, apiErr.StatusCode, msg, ref)
+			return "The cancel was refused (400): " + msg + ref + ". Press r to refresh: it may have finished already."
+		case s >= 500:
+			return fmt.Sprintf("%s failed: the Defender API had an error (%d)%s. Try again in a moment.", what, s, ref)
+		default:
+			return fmt.Sprintf("%s failed: HTTP %d%s%s.", what, s, details, ref)
 		}
 	}
+	if errors.Is(err, mde.ErrBadAnswer) {
+		if op == opCancel {
+			return "The API answered the cancel, but its answer could not be read; the cancel may have been applied. Press r to see the action's state."
+		}
+		return "Listing failed: the API's answer could not be read (" + textsafe.Clean(err.Error()) + ")."
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return op + " timed out: no answer from the API. Check the network and press r."
+		return what + " timed out: no answer in time. Check the network and press r."
 	}
 	var netErr net.Error
 	var opErr *net.OpError
 	if errors.As(err, &opErr) || errors.As(err, &netErr) {
-		return op + " failed: cannot reach the API (" + textsafe.Clean(err.Error()) + "). Check the network or proxy and press r."
+		return what + " failed: cannot reach the API (" + textsafe.Clean(err.Error()) + "). Check the network or proxy and press r."
 	}
-	return op + " failed: " + textsafe.Clean(err.Error())
+	return what + " failed: " + textsafe.Clean(err.Error())
 }

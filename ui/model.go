@@ -90,13 +90,18 @@ type Model struct {
 	loadErr string
 	gen     int // generation of the newest list request
 	loaded  time.Time
-	counts  map[mde.ActionStatus]int
-	msg     footerMsg
+	// everLoaded is set once a list arrived: before, counts are unknown.
+	everLoaded bool
+	counts     map[mde.ActionStatus]int
+	msg        footerMsg
 	// inFlight holds the ids of actions whose cancel has been sent and not
 	// answered; drafts keeps comments of cancels that did not go through.
 	inFlight map[string]bool
 	drafts   map[string]string
-	quitArm  bool
+	// known holds the entities cancels returned, so that a list read before
+	// the cancel was answered does not put back an older state.
+	known   map[string]mde.MachineAction
+	quitArm bool
 	// signIn is the sign-in screen while it is shown; signGen tags its
 	// requests so that a reply to an aborted try is dropped.
 	signIn   *signin.Model
@@ -150,6 +155,7 @@ func New(opts Options) Model {
 		loading:  true,
 		inFlight: map[string]bool{},
 		drafts:   map[string]string{},
+		known:    map[string]mde.MachineAction{},
 		counts:   map[mde.ActionStatus]int{},
 	}
 }
@@ -204,6 +210,13 @@ func (m Model) cancelCmd(id, comment string) tea.Cmd {
 // Update routes a message: resize to every child; keys to the open form
 // first, then the global keys, then the active view; results to their owner.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	nm, cmd := m.update(msg)
+	next := nm.(Model)
+	next.layout() // the footer may have grown or shrunk
+	return next, cmd
+}
+
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.ctx.Width, m.ctx.Height = msg.Width, msg.Height
@@ -216,7 +229,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case readyMsg, startedMsg, signedInMsg:
 		return m.onSignIn(msg)
 	case tea.PasteMsg:
-		if m.form != nil {
+		if m.form != nil && !m.tooSmall() {
 			return m.updateForm(msg)
 		}
 		return m, nil
@@ -233,6 +246,13 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	k := m.ctx.Keys
 	if key.Matches(msg, k.ForceQuit) {
 		return m, tea.Quit
+	}
+	if m.tooSmall() {
+		// Nothing on screen to act on: only quitting works.
+		if key.Matches(msg, k.Quit) {
+			return m, tea.Quit
+		}
+		return m, nil
 	}
 	if m.form != nil {
 		return m.updateForm(msg)
@@ -287,6 +307,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) refresh() (tea.Model, tea.Cmd) {
+	if m.loading {
+		m.msg = footerMsg{footInfo, "Already refreshing…"}
+		return m, nil
+	}
 	m.gen++
 	m.loading = true
 	m.msg = footerMsg{footInfo, "Refreshing…"}
@@ -348,7 +372,7 @@ func (m Model) updateForm(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.form = nil
 		m.inFlight[a.ID] = true
 		m.setBusy(a.ID, true)
-		m.msg = footerMsg{footInfo, "Cancelling " + textsafe.Clean(string(a.Type)) + " on " + format.Device(a) + "…"}
+		m.msg = footerMsg{footInfo, "Cancelling " + format.TypeName(a) + " on " + format.Device(a) + "…"}
 		m.layout()
 		return m, m.cancelCmd(a.ID, comment)
 	}
@@ -368,18 +392,29 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	}
 	m.loading = false
 	if msg.err != nil {
-		m.loadErr = explain("Loading the actions", msg.err)
-		m.msg = footerMsg{footErr, m.loadErr}
+		m.loadErr = explain(opList, msg.err)
+		m.msg = footerMsg{}
+		if m.table.Len() > 0 { // else the body shows it
+			m.msg = footerMsg{footErr, m.loadErr}
+		}
 		return m
 	}
 	m.loadErr = ""
 	m.loaded = msg.at
+	m.everLoaded = true
 	actions := msg.actions
 	sort.SliceStable(actions, func(i, j int) bool {
 		return actions[i].CreationDateTimeUtc.Before(actions[j].CreationDateTimeUtc.Time)
 	})
 	rows := make([]actiontable.Row, len(actions))
 	for i, a := range actions {
+		if k, ok := m.known[a.ID]; ok {
+			if k.LastUpdateDateTimeUtc.After(a.LastUpdateDateTimeUtc.Time) {
+				a = k // the list is older than what the cancel returned
+			} else {
+				delete(m.known, a.ID)
+			}
+		}
 		rows[i] = actiontable.NewRow(a)
 		rows[i].Busy = m.inFlight[a.ID]
 	}
@@ -403,7 +438,7 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 	m.quitArm = false
 	m.setBusy(msg.id, false)
 	if msg.err != nil {
-		m.msg = footerMsg{footErr, explain("Cancel", msg.err) + " Your comment is kept: press c to retry."}
+		m.msg = footerMsg{footErr, explain(opCancel, msg.err) + " Your comment is kept (press c to retry)."}
 		return m
 	}
 	delete(m.drafts, msg.id)
@@ -411,6 +446,12 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 	if a.ID == "" {
 		a.ID = msg.id
 	}
+	if a.ID != msg.id {
+		m.msg = footerMsg{footErr, "The API answered the cancel of " + textsafe.Clean(msg.id) + " with another action (" +
+			textsafe.Clean(a.ID) + "). Press r to see the real state."}
+		return m
+	}
+	m.known[a.ID] = a
 	m.table.UpdateRow(msg.id, func(r *actiontable.Row) { *r = actiontable.NewRow(a) })
 	if m.view == viewDetail && m.detail.ID() == msg.id {
 		m.detail.SetAction(a, false)
@@ -421,7 +462,7 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 		if a.CancellationRequestor != "" {
 			who = " by " + textsafe.Clean(a.CancellationRequestor)
 		}
-		m.msg = footerMsg{footOK, "Cancelled " + textsafe.Clean(string(a.Type)) + " on " + format.Device(a) + who + "."}
+		m.msg = footerMsg{footOK, "Cancelled " + format.TypeName(a) + " on " + format.Device(a) + who + "."}
 	} else {
 		m.msg = footerMsg{footErr, "Cancel sent, but the API says the action is now " + format.Status(a.Status) + ". Press r to refresh."}
 	}
@@ -437,12 +478,36 @@ func (m *Model) recount() {
 
 const formHeight = 7
 
-// layout gives every child its size.
-func (m *Model) layout() {
-	w, h := m.ctx.Width, m.ctx.Height
-	body := max(h-3, 1)
+// maxFooterLines is how many lines a long message may take.
+const maxFooterLines = 4
+
+// footerLines is the message wrapped to the width, at most maxFooterLines.
+func (m Model) footerLines() []string {
+	if m.msg.text == "" || m.ctx.Width <= 0 {
+		return []string{""}
+	}
+	lines := strings.Split(lipgloss.NewStyle().Width(m.ctx.Width).Render(m.msg.text), "\n")
+	if len(lines) > maxFooterLines {
+		lines = lines[:maxFooterLines]
+		lines[maxFooterLines-1] = format.Fit(strings.TrimRight(lines[maxFooterLines-1], " ")+" …", m.ctx.Width)
+	}
+	return lines
+}
+
+// bodyHeight is what is left between the header and the footer.
+func (m Model) bodyHeight() int {
+	body := max(m.ctx.Height-2-len(m.footerLines()), 1)
 	if m.form != nil {
 		body = max(body-formHeight, 2)
+	}
+	return body
+}
+
+// layout gives every child its size.
+func (m *Model) layout() {
+	w := m.ctx.Width
+	body := m.bodyHeight()
+	if m.form != nil {
 		m.form.SetWidth(w)
 	}
 	m.table.SetSize(w, body)
@@ -450,11 +515,14 @@ func (m *Model) layout() {
 	m.help.SetWidth(w)
 }
 
+func (m Model) tooSmall() bool {
+	return m.ctx.Width < MinWidth || m.ctx.Height < MinHeight
+}
+
 // View draws the screen.
 func (m Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
-	v.WindowTitle = "mdeactions"
 	return v
 }
 
@@ -463,15 +531,12 @@ func (m Model) render() string {
 	if w == 0 || h == 0 {
 		return ""
 	}
-	if w < MinWidth || h < MinHeight {
+	if m.tooSmall() {
 		return fmt.Sprintf("Terminal too small: %dx%d.\nmdeactions needs at least %dx%d.\nEnlarge the window, or press q to quit.", w, h, MinWidth, MinHeight)
 	}
 	st := m.ctx.Styles
 	parts := []string{m.header()}
-	body := max(h-3, 1)
-	if m.form != nil {
-		body = max(body-formHeight, 2)
-	}
+	body := m.bodyHeight()
 	switch {
 	case m.signIn != nil:
 		parts = append(parts, m.signIn.View(body))
@@ -504,10 +569,25 @@ func (m Model) header() string {
 	if m.opts.ReadOnly {
 		left += " " + st.Badge.Render(" RO ")
 	}
-	left += " " + fmt.Sprintf("%d actions: %d Pending, %d InProgress",
-		m.table.Len(), m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
-	if n := m.table.Len() - m.counts[mde.StatusPending] - m.counts[mde.StatusInProgress]; n > 0 {
-		left += fmt.Sprintf(", %d finished", n)
+	if m.everLoaded {
+		left += " " + fmt.Sprintf("%d actions: %d Pending, %d InProgress",
+			m.table.Len(), m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
+	}
+	final, other := 0, 0
+	for st, n := range m.counts {
+		switch {
+		case st.Open():
+		case st.Final():
+			final += n
+		default:
+			other += n
+		}
+	}
+	if final > 0 {
+		left += fmt.Sprintf(", %d finished", final)
+	}
+	if other > 0 {
+		left += fmt.Sprintf(", %d other", other)
 	}
 	// What gives way when the line is short: first the word "updated",
 	// then the time, then the endpoint's tail (which tenant you act on
@@ -547,14 +627,18 @@ func (m Model) header() string {
 
 func (m Model) footer() string {
 	st := m.ctx.Styles
-	text := format.Fit(m.msg.text, m.ctx.Width)
+	style := st.Info
 	switch m.msg.kind {
 	case footErr:
-		return st.Error.Render(text)
+		style = st.Error
 	case footOK:
-		return st.Success.Render(text)
+		style = st.Success
 	}
-	return st.Info.Render(text)
+	lines := m.footerLines()
+	for i, l := range lines {
+		lines[i] = style.Render(format.Fit(l, m.ctx.Width))
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (m Model) shortHelp() string {

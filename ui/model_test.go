@@ -247,7 +247,7 @@ func TestCancelFlowReplacesRowWithReturnedEntity(t *testing.T) {
 		t.Fatal("enter with a comment did not move to the confirmation")
 	}
 	s := h.screen()
-	if !strings.Contains(s, "Cancel Isolate on ws-fin-0231.contoso.local? [y/N]") {
+	if !strings.Contains(s, "Cancel Isolate (Full) on ws-fin-0231.contoso.local? [y/N]") {
 		t.Fatalf("confirmation does not name action and device:\n%s", s)
 	}
 	if len(svc.cancels) != 0 {
@@ -270,7 +270,7 @@ func TestCancelFlowReplacesRowWithReturnedEntity(t *testing.T) {
 		t.Fatalf("row not replaced by the returned entity: %+v", got)
 	}
 	s = h.screen()
-	if !strings.Contains(s, "Cancelled") || !strings.Contains(s, "Cancelled Isolate on ws-fin-0231.contoso.local by responder@contoso.com.") {
+	if !strings.Contains(s, "Cancelled") || !strings.Contains(s, "Cancelled Isolate (Full) on ws-fin-0231.contoso.local by responder@contoso.com.") {
 		t.Fatalf("screen does not show the cancel:\n%s", s)
 	}
 	h.press("enter")
@@ -386,13 +386,13 @@ func TestCancelErrorsInPlainWords(t *testing.T) {
 		want string
 	}{
 		{"not found", &mde.APIError{StatusCode: 404, Code: "ResourceNotFound", Message: "MachineAction x was not found", Target: "req-1"}, "not found; the action no longer exists (request id req-1)"},
-		{"already finished", &mde.APIError{StatusCode: 400, Code: "BadRequest", Message: "Action is already in a final state (Succeeded)"}, "Cancel refused: Action is already in a final state (Succeeded)"},
+		{"already finished", &mde.APIError{StatusCode: 400, Code: "BadRequest", Message: "Action is already in a final state (Succeeded)"}, "The cancel was refused (400): Action is already in a final state (Succeeded). Press r to refresh"},
 		{"permission", &mde.APIError{StatusCode: 403, Code: "Forbidden", Message: "no"}, "permission missing (403). Cancelling needs one of the Machine.* action permissions"},
 		{"throttled", &mde.APIError{StatusCode: 429, Code: "TooManyRequests", RetryAfter: 37 * time.Second}, "throttled by the API: try again in 37 s"},
 		{"server", &mde.APIError{StatusCode: 502, Body: "<html>bad gateway</html>"}, "the Defender API had an error (502)"},
-		{"expired token", &mde.APIError{StatusCode: 401, Code: "Unauthorized"}, "not signed in or the token expired (401)"},
+		{"expired token", &mde.APIError{StatusCode: 401, Code: "Unauthorized"}, "the API did not accept the sign-in (401)"},
 		{"timeout", context.DeadlineExceeded, "timed out"},
-		{"hostile message", &mde.APIError{StatusCode: 400, Message: "bad\x1b]52;c;AAAA\x07 thing"}, "Cancel refused: bad thing"},
+		{"hostile message", &mde.APIError{StatusCode: 400, Message: "bad\x1b]52;c;AAAA\x07 thing"}, "The cancel was refused (400): bad thing."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := &fakeService{actions: sampleActions(), cancelErr: tc.err}
@@ -489,7 +489,7 @@ func TestReadOnlyHasNoCancel(t *testing.T) {
 		t.Fatal("cancel opened in read-only mode")
 	}
 	s := h.screen()
-	if !strings.Contains(s, " RO ") || strings.Contains(s, "cancel action") {
+	if !strings.Contains(s, " RO ") || strings.Contains(s, "c cancel") {
 		t.Fatalf("read-only badge missing or cancel still in help:\n%s", s)
 	}
 }
@@ -524,11 +524,11 @@ func TestEmptyListAndLoadError(t *testing.T) {
 		t.Fatalf("empty list not explained:\n%s", h.screen())
 	}
 	h = newHarness(t, &fakeService{listErr: &mde.APIError{StatusCode: 403, Code: "Forbidden"}}, nil)
-	if !strings.Contains(h.screen(), "Machine.Read.All or Machine.ReadWrite.All") {
+	if !strings.Contains(h.m.loadErr, "Machine.Read.All or Machine.ReadWrite.All") || !strings.Contains(h.screen(), "permission missing (403)") {
 		t.Fatalf("403 on list not explained:\n%s", h.screen())
 	}
 	h = newHarness(t, &fakeService{listErr: errors.New("dial tcp: connection refused")}, nil)
-	if !strings.Contains(h.screen(), "Loading the actions failed") {
+	if !strings.Contains(h.screen(), "Listing the actions failed: dial tcp") {
 		t.Fatalf("network error not shown:\n%s", h.screen())
 	}
 }

@@ -77,16 +77,18 @@ func (m *Model) SetRows(rows []Row) {
 	m.clamp()
 }
 
-// UpdateRow replaces the row of the action with the same id, if present,
-// and reports whether it was.
+// UpdateRow applies fn to every row of the action with that id (the API
+// should not send an id twice, but if it does, all its rows change) and
+// reports whether there was one.
 func (m *Model) UpdateRow(id string, fn func(*Row)) bool {
+	found := false
 	for i := range m.rows {
 		if m.rows[i].Action.ID == id {
 			fn(&m.rows[i])
-			return true
+			found = true
 		}
 	}
-	return false
+	return found
 }
 
 // Len is the number of rows.

@@ -55,10 +55,10 @@ func New(ctx *common.Context, a mde.MachineAction, draft string) (Model, tea.Cmd
 	styles := in.Styles()
 	styles.Cursor.Blink = false // no idle redraws over SSH
 	in.SetStyles(styles)
-	in.SetValue(draft)
-	in.CursorEnd()
 	m := Model{ctx: ctx, action: a, input: in}
-	m.SetWidth(ctx.Width)
+	m.SetWidth(ctx.Width) // before the value, so a long draft scrolls right
+	m.input.SetValue(draft)
+	m.input.CursorEnd()
 	return m, m.input.Focus()
 }
 
@@ -68,8 +68,10 @@ func (m Model) Stage() Stage { return m.stage }
 // Action is the action the form is about.
 func (m Model) Action() mde.MachineAction { return m.action }
 
-// Comment is the comment typed so far, trimmed.
-func (m Model) Comment() string { return strings.TrimSpace(m.input.Value()) }
+// Comment is the comment typed so far, trimmed and cleaned of control
+// characters and bidi overrides (it goes into the action's record and is
+// shown back to others).
+func (m Model) Comment() string { return strings.TrimSpace(textsafe.Clean(m.input.Value())) }
 
 // SetWidth fits the input to the dialog.
 func (m *Model) SetWidth(w int) {
@@ -131,11 +133,22 @@ func (m Model) View() string {
 	name := format.TypeName(a)
 	var lines []string
 	lines = append(lines, st.DialogTitle.Render(fit("Cancel "+name+" on "+device)))
-	lines = append(lines, fit("id "+textsafe.Clean(a.ID)+" · "+format.Status(a.Status)+" · requested by "+
-		textsafe.Clean(a.Requestor)+", "+format.Age(m.ctx.Now(), a.CreationDateTimeUtc)+" ago"))
+	requestor := textsafe.Clean(a.Requestor)
+	if requestor == "" {
+		requestor = "(unknown)"
+	}
+	age := format.Age(m.ctx.Now(), a.CreationDateTimeUtc) + " ago"
+	if a.CreationDateTimeUtc.IsZero() {
+		age = "at an unknown time"
+	}
+	lines = append(lines, fit("id "+textsafe.Clean(a.ID)+" · "+format.Status(a.Status)+" · requested by "+requestor+", "+age))
 	switch m.stage {
 	case StageComment:
-		lines = append(lines, fit("Comment (required, up to 1000 characters):"))
+		label := "Comment (required, up to 1000 characters):"
+		if n := len([]rune(m.input.Value())); n >= MaxComment {
+			label = "Comment (required; cut at the 1000-character limit):"
+		}
+		lines = append(lines, fit(label))
 		lines = append(lines, m.input.View())
 		if m.hint != "" {
 			lines = append(lines, st.Error.Render(fit(m.hint)))
@@ -144,7 +157,7 @@ func (m Model) View() string {
 		}
 	case StageConfirm:
 		lines = append(lines, fit("Comment: "+m.Comment()))
-		lines = append(lines, st.Error.Render(fit("Cancel "+textsafe.Clean(string(a.Type))+" on "+device+"? [y/N]")))
+		lines = append(lines, st.Error.Render(fit("Cancel "+format.TypeName(a)+" on "+device+"? [y/N]")))
 		lines = append(lines, st.Muted.Render(fit("y: yes, cancel it · any other key: no · esc: edit comment")))
 	}
 	return st.Dialog.Width(inner + 4).Render(strings.Join(lines, "\n"))

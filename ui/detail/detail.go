@@ -23,11 +23,16 @@ type Model struct {
 	offset int
 	width  int
 	height int
+	// lines is the wrapped text, built when the action or the width
+	// changes, never per keystroke.
+	lines []string
 }
 
 // New returns the detail view of a.
 func New(ctx *common.Context, a mde.MachineAction) Model {
-	return Model{ctx: ctx, action: a}
+	m := Model{ctx: ctx, action: a}
+	m.build()
+	return m
 }
 
 // ID is the id of the action shown.
@@ -40,12 +45,17 @@ func (m Model) Action() mde.MachineAction { return m.action }
 func (m *Model) SetAction(a mde.MachineAction, busy bool) {
 	m.action = a
 	m.busy = busy
+	m.build()
 	m.clamp()
 }
 
 // SetSize sets the size of the view.
 func (m *Model) SetSize(width, height int) {
-	m.width, m.height = width, height
+	if width != m.width {
+		m.width = width
+		m.build()
+	}
+	m.height = height
 	m.clamp()
 }
 
@@ -64,7 +74,7 @@ func (m Model) Update(msg tea.KeyPressMsg) (Model, bool) {
 	case key.Matches(msg, k.Top):
 		m.offset = 0
 	case key.Matches(msg, k.Bottom):
-		m.offset = len(m.lines())
+		m.offset = len(m.lines)
 	default:
 		return m, false
 	}
@@ -73,7 +83,7 @@ func (m Model) Update(msg tea.KeyPressMsg) (Model, bool) {
 }
 
 func (m *Model) clamp() {
-	m.offset = min(m.offset, max(len(m.lines())-m.height, 0))
+	m.offset = min(m.offset, max(len(m.lines)-m.height, 0))
 	m.offset = max(m.offset, 0)
 }
 
@@ -103,7 +113,7 @@ func (m Model) fields() []field {
 	if len(a.TroubleshootInfo) > 0 {
 		troubleshoot = textsafe.Clean(string(a.TroubleshootInfo))
 	}
-	return []field{
+	fs := []field{
 		{"id", opt(a.ID)},
 		{"type", opt(string(a.Type))},
 		{"scope", opt(string(a.Scope))},
@@ -125,17 +135,47 @@ func (m Model) fields() []field {
 		{"troubleshootInfo", troubleshoot},
 		{"commands", fmt.Sprintf("%d", len(a.Commands))},
 	}
+	if len(a.Unreadable) > 0 {
+		fs = append(fs, field{"unreadable fields", textsafe.Clean(strings.Join(a.Unreadable, ", ")) + " (wrong type in the API's answer)"})
+	}
+	return fs
 }
 
 const labelW = 25
 
-// lines are the view's lines before scrolling, wrapped to the width.
-func (m Model) lines() []string {
+// maxField is the most of one field the view shows; a longer value (a
+// hostile or broken API can send megabytes) is cut with a note.
+const maxField = 4000
+
+// maxCommands is the most live response commands the view lists.
+const maxCommands = 100
+
+func capField(s string) string {
+	if len(s) <= maxField {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= maxField {
+		return s
+	}
+	return string(r[:maxField]) + fmt.Sprintf(" … (%d more characters not shown)", len(r)-maxField)
+}
+
+func (m *Model) build() {
+	if m.ctx == nil || m.width <= 0 {
+		m.lines = nil
+		return
+	}
+	m.lines = m.render()
+}
+
+// render returns the view's lines before scrolling, wrapped to the width.
+func (m Model) render() []string {
 	st := m.ctx.Styles
 	valueW := max(m.width-labelW-1, 10)
 	var out []string
 	for _, f := range m.fields() {
-		wrapped := wrap(f.value, valueW)
+		wrapped := wrap(capField(f.value), valueW)
 		for i, w := range wrapped {
 			label := ""
 			if i == 0 {
@@ -145,18 +185,25 @@ func (m Model) lines() []string {
 		}
 	}
 	now := m.ctx.Now()
-	for _, c := range m.action.Commands {
+	cmds := m.action.Commands
+	if len(cmds) > maxCommands {
+		cmds = cmds[:maxCommands]
+	}
+	for _, c := range cmds {
 		var params []string
 		for _, p := range c.Command.Params {
 			params = append(params, textsafe.Clean(p.Key+"="+p.Value))
 		}
 		head := fmt.Sprintf("[%d] %s %s: %s", c.Index, textsafe.Clean(c.Command.Type),
 			strings.Join(params, " "), opt(textsafe.Clean(c.CommandStatus)))
-		out = append(out, wrapIndent(head, m.width, "  ")...)
+		out = append(out, wrapIndent(capField(head), m.width, "  ")...)
 		out = append(out, wrapIndent("started "+format.Time(now, c.StartTime)+", ended "+format.Time(now, c.EndTime), m.width, "      ")...)
 		for _, e := range c.Errors {
-			out = append(out, wrapIndent("error: "+textsafe.Clean(e), m.width, "      ")...)
+			out = append(out, wrapIndent(capField("error: "+textsafe.Clean(e)), m.width, "      ")...)
 		}
+	}
+	if n := len(m.action.Commands) - len(cmds); n > 0 {
+		out = append(out, fmt.Sprintf("  … %d more commands not shown", n))
 	}
 	return out
 }
@@ -191,7 +238,7 @@ func wrap(s string, w int) []string {
 
 // View draws the visible part, exactly height lines.
 func (m Model) View() string {
-	all := m.lines()
+	all := m.lines
 	end := min(m.offset+m.height, len(all))
 	visible := all[m.offset:end]
 	if below := len(all) - end; below > 0 && len(visible) > 0 {

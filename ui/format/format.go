@@ -97,7 +97,11 @@ func Time(now time.Time, t mde.Timestamp) string {
 		}
 		return "(none)"
 	}
-	return t.Time.UTC().Format("2006-01-02 15:04:05 UTC") + " (" + Age(now, t) + " ago)"
+	when := t.Time.UTC().Format("2006-01-02 15:04:05 UTC")
+	if t.Time.After(now.Add(time.Minute)) {
+		return when + " (in the future: a clock is wrong)"
+	}
+	return when + " (" + Age(now, t) + " ago)"
 }
 
 // Fit truncates s to w cells with an ellipsis and pads it with spaces to

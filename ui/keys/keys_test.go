@@ -22,7 +22,7 @@ func TestReadOnlyUnbindsCancelAndHidesItFromHelp(t *testing.T) {
 	}
 	for _, group := range k.FullHelp() {
 		for _, b := range group {
-			if b.Enabled() && b.Help().Desc == "cancel action" {
+			if b.Enabled() && b.Help().Desc == "cancel" {
 				t.Fatal("cancel still shown in help")
 			}
 		}

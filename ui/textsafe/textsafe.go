@@ -31,7 +31,7 @@ func Clean(s string) string {
 			i = skipCSI(rs, i+1)
 		case r == 0x90 || r == 0x9d || r == 0x98 || r == 0x9e || r == 0x9f: // DCS, OSC, SOS, PM, APC
 			i = skipString(rs, i+1)
-		case r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f':
+		case r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0x2028 || r == 0x2029:
 			if b.Len() > 0 && !strings.HasSuffix(b.String(), " ") {
 				b.WriteByte(' ')
 			}
@@ -121,7 +121,7 @@ func isClean(s string) bool {
 		if c >= 0x80 {
 			// Slow path for non-ASCII: decode and check.
 			for _, r := range s[i:] {
-				if isControl(r) || isBidi(r) || r == utf8.RuneError {
+				if isControl(r) || isBidi(r) || r == utf8.RuneError || r == 0x2028 || r == 0x2029 {
 					return false
 				}
 			}

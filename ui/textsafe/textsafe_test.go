@@ -66,3 +66,9 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+func TestLineAndParagraphSeparatorsBecomeSpaces(t *testing.T) {
+	if got := Clean("line\u2028sep\u2029para"); got != "line sep para" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -1,0 +1,213 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/ui/cancelform"
+)
+
+// Found by a tester: the confirmation hidden behind "terminal too small"
+// still took y.
+func TestTooSmallTerminalTakesOnlyQuit(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	h.press("c")
+	h.typeText("reason")
+	h.press("enter")
+	h.send(tea.WindowSizeMsg{Width: 59, Height: 14})
+	h.press("y", "j", "c", "enter")
+	h.send(tea.PasteMsg{Content: "pasted"})
+	if len(svc.cancels) != 0 {
+		t.Fatal("a cancel was sent while the screen said it was too small")
+	}
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if h.m.form == nil || h.m.form.Stage() != cancelform.StageConfirm || h.m.form.Comment() != "reason" {
+		t.Fatal("the hidden form changed while the terminal was too small")
+	}
+	h.send(tea.WindowSizeMsg{Width: 59, Height: 14})
+	cmd := h.send(keyPress("q"))
+	if cmd == nil {
+		t.Fatal("q did not quit on the too-small screen")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("q did not quit on the too-small screen")
+	}
+}
+
+// Found by a tester: a list requested before a cancel was answered put the
+// row back to Pending.
+func TestStaleListDoesNotUndoACancel(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	for i := range svc.actions {
+		svc.actions[i].LastUpdateDateTimeUtc = ts(time.Hour)
+	}
+	refresh := h.send(keyPress("r")) // the list request leaves now…
+	stale := refresh()               // …and reads the Pending state
+	id := h.selected().ID
+	h.press("c")
+	h.typeText("wrong device")
+	h.press("enter", "y") // the cancel is answered first
+	if h.selected().Status != mde.StatusCancelled {
+		t.Fatal("cancel not applied")
+	}
+	h.send(stale) // then the older list arrives
+	for _, r := range h.m.table.Rows() {
+		if r.Action.ID == id && r.Action.Status != mde.StatusCancelled {
+			t.Fatalf("the older list put the row back to %s", r.Action.Status)
+		}
+	}
+	// A list newer than the cancel is the truth again.
+	newer := sampleActions()
+	for i := range newer {
+		newer[i].LastUpdateDateTimeUtc = ts(-time.Minute)
+	}
+	h.send(loadedMsg{gen: h.m.gen, actions: newer, at: testNow})
+	if _, ok := h.m.known[id]; ok {
+		t.Fatal("a newer list did not replace the remembered cancel result")
+	}
+}
+
+// Found by a tester: long errors were cut to one line.
+func TestLongErrorsWrapInTheFooter(t *testing.T) {
+	svc := &fakeService{actions: sampleActions(), cancelErr: &mde.APIError{StatusCode: 400, Code: "BadRequest",
+		Message: "Action aff494ee-540d-4c6d-9e89-0753404e33d1 is already in a final state (Succeeded) and cannot be cancelled", Target: "5b1d0c7e-1111-2222-3333-444455556666"}}
+	h := newHarness(t, svc, nil)
+	h.press("c")
+	h.typeText("x")
+	h.press("enter", "y")
+	s := h.screen()
+	flat := strings.Join(strings.Fields(s), " ")
+	for _, w := range []string{"Your comment is kept (press c to retry)", "cannot be cancelled", "5b1d0c7e-1111-2222-3333-444455556666", "Press r to refresh"} {
+		if !strings.Contains(flat, w) {
+			t.Fatalf("footer lost %q:\n%s", w, s)
+		}
+	}
+	if n := len(strings.Split(h.m.View().Content, "\n")); n != 24 {
+		t.Fatalf("screen has %d lines, want 24", n)
+	}
+	if h.m.table.Cursor() != 0 || !strings.Contains(s, "> Isolate") {
+		t.Fatal("the cursor row is not visible with a long footer")
+	}
+}
+
+func TestListErrorsSayWhatToFix(t *testing.T) {
+	h := newHarness(t, &fakeService{listErr: &mde.APIError{StatusCode: 404, Code: "NotFound", Path: "/api/api/machineactions"}}, nil)
+	if !strings.Contains(h.m.loadErr, "404 Not Found for /api/api/machineactions. Check --api-url") {
+		t.Fatalf("404 on list: %q", h.m.loadErr)
+	}
+	if strings.Contains(h.screen(), "0 actions") {
+		t.Fatal("header claims an empty list though none was read")
+	}
+	if strings.Count(h.screen(), "404 Not Found") != 1 {
+		t.Fatalf("the error is shown twice:\n%s", h.screen())
+	}
+	h = newHarness(t, &fakeService{listErr: &mde.APIError{StatusCode: 429, RetryAfter: 72 * 365 * 24 * time.Hour}}, nil)
+	if !strings.Contains(h.m.loadErr, "Listing the actions was throttled by the API: try again in more than an hour") {
+		t.Fatalf("absurd Retry-After: %q", h.m.loadErr)
+	}
+	h = newHarness(t, &fakeService{listErr: &mde.APIError{StatusCode: 400}}, nil)
+	if strings.Contains(h.m.loadErr, "..") || strings.Contains(h.m.loadErr, ": .") {
+		t.Fatalf("odd punctuation: %q", h.m.loadErr)
+	}
+}
+
+func TestUnreadableCancelAnswerSaysItMayHaveWorked(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions(), cancelErr: mde.ErrBadAnswer}, nil)
+	h.press("c")
+	h.typeText("x")
+	h.press("enter", "y")
+	if !strings.Contains(h.m.msg.text, "the cancel may have been applied") {
+		t.Fatalf("footer = %q", h.m.msg.text)
+	}
+}
+
+func TestUnknownStatusesAreNotCountedAsFinished(t *testing.T) {
+	acts := sampleActions()[:2]
+	acts = append(acts, mde.MachineAction{ID: "q", Status: "Queued"}, mde.MachineAction{ID: "n"})
+	h := newHarness(t, &fakeService{}, nil)
+	h.send(loadedMsg{gen: 0, actions: acts, at: testNow})
+	if s := h.screen(); !strings.Contains(s, "4 actions: 1 Pending, 1 InProgress, 2 other") {
+		t.Fatalf("header:\n%s", s)
+	}
+}
+
+func TestHugeFieldDoesNotFreezeTheDetailView(t *testing.T) {
+	a := sampleActions()[1]
+	a.RequestorComment = strings.Repeat("A very long comment. ", 250000) // 5 MB
+	h := newHarness(t, &fakeService{actions: []mde.MachineAction{a}}, nil)
+	h.press("enter")
+	seen := false
+	for i := 0; i < 10 && !seen; i++ {
+		seen = strings.Contains(h.screen(), "more characters not shown")
+		h.press("pgdown")
+	}
+	if !seen {
+		t.Fatalf("huge field not cut:\n%s", h.screen())
+	}
+	allocs := testing.AllocsPerRun(20, func() { h.m.Update(keyPress("j")) })
+	if allocs > 200 {
+		t.Fatalf("a key in the detail view allocates %v times: the view is rebuilt per key", allocs)
+	}
+}
+
+func TestLongDraftShowsItsEnd(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	h.press("c")
+	h.typeText("Long-comment-" + strings.Repeat("x", 90) + "-END")
+	h.press("esc", "c")
+	if !strings.Contains(h.screen(), "-END") {
+		t.Fatalf("reopened long draft does not show where the cursor is:\n%s", h.screen())
+	}
+}
+
+func TestMissingFieldsReadSensiblyInTheConfirmation(t *testing.T) {
+	h := newHarness(t, &fakeService{}, nil)
+	h.send(loadedMsg{gen: 0, actions: []mde.MachineAction{{ID: "id-3", Status: mde.StatusPending}}, at: testNow})
+	h.press("c")
+	h.typeText("x")
+	h.press("enter")
+	s := h.screen()
+	if !strings.Contains(s, "Cancel (no type) on (unknown device)? [y/N]") || !strings.Contains(s, "requested by (unknown), at an unknown time") {
+		t.Fatalf("confirmation with missing fields:\n%s", s)
+	}
+}
+
+func TestCommentIsCleanedBeforeItIsSent(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	h.press("c")
+	h.send(tea.PasteMsg{Content: "wrong\u202e device\u2066"})
+	h.press("enter", "y")
+	if len(svc.cancels) != 1 || svc.cancels[0].comment != "wrong device" {
+		t.Fatalf("sent comment = %+v", svc.cancels)
+	}
+}
+
+func TestRefreshWhileLoadingSendsNoSecondRequest(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	first := h.send(keyPress("r"))
+	if second := h.send(keyPress("r")); second != nil {
+		t.Fatal("a second list request was started while one was loading")
+	}
+	h.run(first)
+	if svc.lists != 2 {
+		t.Fatalf("%d list calls, want 2", svc.lists)
+	}
+}
+
+func TestFooterHelpShowsQuitAt60Columns(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	h.send(tea.WindowSizeMsg{Width: 60, Height: 15})
+	lines := strings.Split(h.screen(), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "q quit") || ansi.StringWidth(last) > 60 {
+		t.Fatalf("footer help at 60 columns: %q", last)
+	}
+}
