@@ -242,7 +242,7 @@ func setup(cmd *cobra.Command, f flags) (*env, error) {
 // a responder; with --auth devicecode (or another mode) the real MSAL code
 // signs in against the fake.
 func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
-	entra, err := fakeentra.Start(fakeentra.Options{AutoApprove: true, PendingPolls: 5})
+	entra, err := fakeentra.Start(fakeentra.Options{AutoApprove: true, PendingPolls: 4})
 	if err != nil {
 		return fmt.Errorf("starting the demo sign-in service: %w", err)
 	}

@@ -166,3 +166,30 @@ func TestTmuxCancelFirstPending(t *testing.T) {
 		t.Fatalf("shell screen after quit is not just the command and a prompt:\n%s", final)
 	}
 }
+
+// TestTmuxDeviceCodeSignIn signs in with the real MSAL device-code flow
+// against the demo's fake Entra ID, inside the TUI: the code screen shows a
+// URL and a code, the fake approves it, and the list follows with the
+// signed-in user's token (the simulator checks it).
+func TestTmuxDeviceCodeSignIn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-terminal test")
+	}
+	bin := buildBinary(t)
+	s := newTmux(t)
+	s.text(bin + " --demo --auth devicecode")
+	s.keys("Enter")
+	screen := s.waitFor("the device code screen", 20*time.Second, func(sc string) bool {
+		return strings.Contains(sc, "Enter this code:") && strings.Contains(sc, "/devicelogin")
+	})
+	if !regexp.MustCompile(`(?m)^\s+[A-Z0-9]{6,}\s*$`).MatchString(screen) {
+		t.Fatalf("no user code on the sign-in screen:\n%s", screen)
+	}
+	s.waitFor("the list after signing in", 30*time.Second, func(sc string) bool {
+		return strings.Contains(sc, "Signed in as responder@contoso.com") && cursorLine(sc) != ""
+	})
+	s.keys("q")
+	s.waitFor("the shell prompt after quitting", 10*time.Second, func(sc string) bool {
+		return strings.HasSuffix(strings.TrimRight(sc, "\n "), "PROMPT$")
+	})
+}
