@@ -203,8 +203,10 @@ func setup(cmd *cobra.Command, f flags) (*env, error) {
 		ManagedIdentityClientID: f.miClientID,
 		TokenEnv:                f.tokenEnv,
 		NoCache:                 f.noCache,
-		HTTPClient:              &http.Client{Transport: transport},
-		Warn:                    e.warnings.add,
+		// A timeout of its own: MSAL's 30 s applies only to requests whose
+		// context has no deadline, and device-code polling has one.
+		HTTPClient: &http.Client{Transport: transport, Timeout: 60 * time.Second},
+		Warn:       e.warnings.add,
 	}
 
 	if f.demo {
@@ -397,6 +399,11 @@ func (d *deviceSignIn) Start(ctx context.Context) (signin.Prompt, error) {
 	d.mu.Lock()
 	d.cur = si
 	d.mu.Unlock()
+	if si.AlreadySignedIn {
+		// Another terminal signed in while this one waited for the lock:
+		// no code to show; Wait returns the account at once.
+		return signin.Prompt{}, nil
+	}
 	return signin.Prompt{URL: si.Code.VerificationURL, Code: si.Code.UserCode, Message: si.Code.Message, ExpiresOn: si.Code.ExpiresOn}, nil
 }
 

@@ -1,8 +1,20 @@
 // Package auth turns configuration into a token source for the mde client.
 //
-// Today it has one source: a bearer token that the user already holds, read
-// from an environment variable. Interactive and app sign-in with MSAL are
-// built on the same interface.
+// New(Config) builds a Source for the mode chosen with --auth:
+//
+//   - devicecode (default for a person): MSAL public client; silent from a
+//     per-(cloud, tenant, client id) cache file first, else a device code
+//     the person enters on another device (DeviceCodeSource.StartSignIn +
+//     SignIn.Wait for the TUI, Login for `mdeactions login`).
+//   - secret, certificate: MSAL confidential client, app-only tokens.
+//   - managed-identity: the host's managed identity; opt-in only.
+//   - token-env: a bearer token the user already holds (EnvToken).
+//
+// The national clouds are one table (Clouds). Errors come back in plain
+// words (Explain adds a hint), without secrets, tokens or MSAL internals.
+// Notes on MSAL Go's surprises cite /work/shared/reference/msal.md.
+//
+// Package fakeentra is a fake Entra ID for tests and the demo.
 package auth
 
 import (

@@ -86,7 +86,11 @@ func (m Model) onSignIn(msg tea.Msg) (tea.Model, tea.Cmd) {
 			si.Stage, si.Err = signin.Failed, textsafe.Clean(msg.err.Error())
 			break
 		}
-		si.Stage, si.Prompt = signin.Waiting, msg.prompt
+		if msg.prompt.Code != "" {
+			si.Stage, si.Prompt = signin.Waiting, msg.prompt
+		}
+		// No code: someone signed in meanwhile (another terminal);
+		// Wait answers at once.
 		ctx, cancel := context.WithCancel(context.Background())
 		m.stopWait = cancel
 		m.signIn = &si

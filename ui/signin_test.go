@@ -22,6 +22,7 @@ type fakeSignIn struct {
 	startErr  error
 	waitErr   error
 	block     bool // Wait blocks until its context is cancelled
+	noCode    bool // another terminal signed in meanwhile: no code to show
 	starts    int
 	aborts    int
 	waitCtxOK bool
@@ -42,6 +43,9 @@ func (f *fakeSignIn) Start(context.Context) (signin.Prompt, error) {
 	f.starts++
 	if f.startErr != nil {
 		return signin.Prompt{}, f.startErr
+	}
+	if f.noCode {
+		return signin.Prompt{}, nil
 	}
 	return signin.Prompt{URL: "https://microsoft.com/devicelogin\x1b]52;c;AAAA\x07", Code: "FAKE-CODE", ExpiresOn: testNow.Add(15 * time.Minute)}, nil
 }
@@ -188,5 +192,18 @@ func TestQDuringSignInQuitsAndAborts(t *testing.T) {
 	seq.Index(0).Interface().(tea.Cmd)()
 	if _, ok := seq.Index(1).Interface().(tea.Cmd)().(tea.QuitMsg); !ok || si.aborts != 1 {
 		t.Fatal("q did not abort the sign-in and quit")
+	}
+}
+
+func TestSignInByAnotherTerminalShowsNoEmptyCode(t *testing.T) {
+	h := newSignInHarness(t, &fakeSignIn{noCode: true})
+	cmd := h.send(h.m.Init()())
+	wait := h.send(cmd())
+	if strings.Contains(h.screen(), "Enter this code") {
+		t.Fatalf("an empty code screen was shown:\n%s", h.screen())
+	}
+	h.runAll(wait)
+	if h.m.signIn != nil || h.m.table.Len() != 3 {
+		t.Fatal("did not continue into the list")
 	}
 }
