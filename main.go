@@ -56,7 +56,12 @@ type flags struct {
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "mdeactions:", err)
+		var setup *auth.SetupError
+		if errors.As(err, &setup) && len(setup.Missing) > 0 {
+			fmt.Fprintln(os.Stderr, err) // the first-run text speaks for itself
+		} else {
+			fmt.Fprintln(os.Stderr, "mdeactions:", err)
+		}
 		os.Exit(1)
 	}
 }

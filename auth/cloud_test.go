@@ -170,8 +170,13 @@ func TestFirstRunText(t *testing.T) {
 				t.Errorf("%s: first-run text lacks %q:\n%s", mode, w, text)
 			}
 		}
-		if n := strings.Count(text, "\n") + 1; n > 6 {
+		if n := strings.Count(text, "\n") + 1; n > 8 {
 			t.Errorf("first-run text has %d lines, want a few:\n%s", n, text)
+		}
+		for _, line := range strings.Split(text, "\n") {
+			if len([]rune(line)) > 80 {
+				t.Errorf("first-run line wider than 80 columns: %q", line)
+			}
 		}
 	}
 	// Only the client id missing: it says so.

@@ -93,9 +93,11 @@ func (e *SetupError) Error() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "mdeactions needs to know where to sign in (missing: %s).\n", strings.Join(e.Missing, ", "))
-	b.WriteString("  tenant id   --tenant <guid or domain>   or AZURE_TENANT_ID   (your Microsoft Entra tenant)\n")
-	b.WriteString("  client id   --client-id <guid>          or AZURE_CLIENT_ID   (an app registration with WindowsDefenderATP permissions)\n")
-	fmt.Fprintf(&b, "  auth mode   --auth %s (default devicecode)\n", strings.Join(modeStrings(), "|"))
+	b.WriteString("  tenant id:  --tenant <guid or domain>, or AZURE_TENANT_ID\n")
+	b.WriteString("  client id:  --client-id <guid>, or AZURE_CLIENT_ID: an app registration\n")
+	b.WriteString("              with WindowsDefenderATP permissions (see the README)\n")
+	fmt.Fprintf(&b, "  auth mode:  --auth devicecode (default), secret, certificate,\n")
+	b.WriteString("              managed-identity or token-env\n")
 	b.WriteString("To look around without a tenant: mdeactions --demo")
 	if e.Problem != "" {
 		b.WriteString("\n")
