@@ -52,6 +52,7 @@ type flags struct {
 	readOnly      bool
 	noColor       bool
 	timeout       time.Duration
+	refresh       time.Duration
 }
 
 func main() {
@@ -101,6 +102,7 @@ func newRootCmd() *cobra.Command {
 	pf.BoolVar(&f.readOnly, "read-only", false, "look only: the cancel key is not bound and the client refuses to POST")
 	pf.BoolVar(&f.noColor, "no-color", false, "no colour (also: any non-empty NO_COLOR)")
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each API request")
+	pf.DurationVar(&f.refresh, "refresh", 30*time.Second, "reload the list this often (at least 10s; 0 turns it off)")
 
 	root.AddCommand(&cobra.Command{
 		Use:   "login",
@@ -300,6 +302,9 @@ func runTUI(cmd *cobra.Command, f flags) error {
 	if err != nil {
 		return fmt.Errorf("--api-url: %w", err)
 	}
+	if f.refresh != 0 && f.refresh < ui.MinRefresh {
+		return fmt.Errorf("--refresh %s: at least %s (the list API allows 100 calls a minute for the whole app), or 0 to turn it off", f.refresh, ui.MinRefresh)
+	}
 	mono := monochrome(f.noColor, os.Getenv)
 	uopts := ui.Options{
 		Service:  client,
@@ -308,6 +313,8 @@ func runTUI(cmd *cobra.Command, f flags) error {
 		ReadOnly: f.readOnly,
 		Mono:     mono,
 		Timeout:  f.timeout,
+
+		RefreshEvery: f.refresh,
 	}
 	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
 		uopts.SignIn = &deviceSignIn{src: dc}

@@ -60,7 +60,14 @@ type Options struct {
 	Mono        bool   // no colour (NO_COLOR or --no-color)
 	Timeout     time.Duration
 	Now         func() time.Time
+	// RefreshEvery reloads the list on its own (0: never). It pauses while
+	// a prompt is open and never runs two loads at once.
+	RefreshEvery time.Duration
 }
+
+// MinRefresh is the shortest automatic refresh interval: the list API
+// allows 100 calls a minute for the whole app.
+const MinRefresh = 10 * time.Second
 
 // Minimum terminal size; below it the UI says so instead of drawing.
 const (
@@ -102,6 +109,7 @@ type Model struct {
 	// the cancel was answered does not put back an older state.
 	known   map[string]mde.MachineAction
 	quitArm bool
+	tickSeq int
 	// signIn is the sign-in screen while it is shown; signGen tags its
 	// requests so that a reply to an aborted try is dropped.
 	signIn   *signin.Model
@@ -187,6 +195,37 @@ func (m Model) Init() tea.Cmd {
 	return m.loadCmd(m.gen)
 }
 
+// tickMsg is the automatic refresh's timer; seq drops timers of an older
+// schedule.
+type tickMsg struct{ seq int }
+
+// scheduleRefresh arms the next automatic refresh, counted from the end of
+// the last load.
+func (m *Model) scheduleRefresh() tea.Cmd {
+	if m.opts.RefreshEvery <= 0 {
+		return nil
+	}
+	m.tickSeq++
+	seq := m.tickSeq
+	return tea.Tick(m.opts.RefreshEvery, func(time.Time) tea.Msg { return tickMsg{seq} })
+}
+
+func (m Model) onTick(msg tickMsg) (tea.Model, tea.Cmd) {
+	if msg.seq != m.tickSeq {
+		return m, nil
+	}
+	if m.loading || m.signIn != nil {
+		return m, nil // a load is running: its end arms the next timer
+	}
+	if m.form != nil || m.view == viewHelp {
+		// Paused while a prompt is open: try again one interval later.
+		return m, m.scheduleRefresh()
+	}
+	m.gen++
+	m.loading = true
+	return m, m.loadCmd(m.gen)
+}
+
 func (m Model) loadCmd(gen int) tea.Cmd {
 	svc, timeout, now := m.opts.Service, m.opts.Timeout, m.opts.Now
 	return func() tea.Msg {
@@ -223,7 +262,13 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 		return m, nil
 	case loadedMsg:
-		return m.onLoaded(msg), nil
+		if msg.gen != m.gen {
+			return m, nil // a reply older than the newest request
+		}
+		m = m.onLoaded(msg)
+		return m, m.scheduleRefresh()
+	case tickMsg:
+		return m.onTick(msg)
 	case cancelledMsg:
 		return m.onCancelled(msg), nil
 	case readyMsg, startedMsg, signedInMsg:
@@ -283,6 +328,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.refresh()
 	case key.Matches(msg, k.Cancel):
 		return m.startCancel()
+	case key.Matches(msg, k.CopyID, k.CopyMachine):
+		return m.copy(key.Matches(msg, k.CopyMachine))
 	}
 	switch m.view {
 	case viewDetail:
@@ -304,6 +351,26 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.table, _ = m.table.Update(msg)
 	}
 	return m, nil
+}
+
+// copy puts the action's (or its machine's) id on the local clipboard with
+// OSC 52, which works over SSH when the terminal allows it.
+func (m Model) copy(machine bool) (tea.Model, tea.Cmd) {
+	r, ok := m.target()
+	if !ok {
+		return m, nil
+	}
+	what, v := "action id", r.Action.ID
+	if machine {
+		what, v = "machine id", r.Action.MachineID
+	}
+	v = textsafe.Clean(v)
+	if v == "" {
+		m.msg = footerMsg{footInfo, "This action has no " + what + " to copy."}
+		return m, nil
+	}
+	m.msg = footerMsg{footOK, "Copied the " + what + " " + v + " (OSC 52: your terminal must allow clipboard writes)."}
+	return m, tea.SetClipboard(v)
 }
 
 func (m Model) refresh() (tea.Model, tea.Cmd) {

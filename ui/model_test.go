@@ -126,16 +126,33 @@ func (h *harness) send(msg tea.Msg) tea.Cmd {
 // messages of our own types (it ignores the text input's cursor commands).
 func (h *harness) run(cmd tea.Cmd) {
 	h.t.Helper()
-	if cmd == nil {
+	msg := runCmd(cmd)
+	if msg == nil {
 		return
 	}
-	switch msg := cmd().(type) {
+	switch msg := msg.(type) {
 	case loadedMsg, cancelledMsg:
 		h.run(h.send(msg))
 	case tea.BatchMsg:
 		for _, c := range msg {
 			h.run(c)
 		}
+	}
+}
+
+// runCmd runs a command and returns its message, or nil for a command
+// that waits (a timer): tests drive timers by sending their messages.
+func runCmd(cmd tea.Cmd) tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- cmd() }()
+	select {
+	case msg := <-ch:
+		return msg
+	case <-time.After(300 * time.Millisecond):
+		return nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +210,52 @@ func TestFooterHelpShowsQuitAt60Columns(t *testing.T) {
 	lines := strings.Split(h.screen(), "\n")
 	if last := lines[len(lines)-1]; !strings.Contains(last, "q quit") || ansi.StringWidth(last) > 60 {
 		t.Fatalf("footer help at 60 columns: %q", last)
+	}
+}
+
+func TestCopyIDsWithOSC52(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	want := h.selected()
+	for _, tc := range []struct{ key, value string }{{"y", want.ID}, {"Y", want.MachineID}} {
+		cmd := h.send(keyPress(tc.key))
+		if cmd == nil {
+			t.Fatalf("%s did nothing", tc.key)
+		}
+		// tea.SetClipboard's message is unexported; its text is the value.
+		if got := fmt.Sprint(cmd()); got != tc.value {
+			t.Fatalf("%s copied %q, want %q", tc.key, got, tc.value)
+		}
+		if !strings.Contains(h.m.msg.text, tc.value) {
+			t.Fatalf("footer does not say what was copied: %q", h.m.msg.text)
+		}
+	}
+}
+
+func TestAutoRefreshPausesWhileAPromptIsOpen(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, func(o *Options) { o.RefreshEvery = 30 * time.Second })
+	if h.m.tickSeq == 0 {
+		t.Fatal("no refresh was scheduled after the first load")
+	}
+	// The timer fires: a load starts.
+	if cmd := h.send(tickMsg{h.m.tickSeq}); cmd == nil || !h.m.loading {
+		t.Fatal("the timer did not start a load")
+	} else {
+		h.run(cmd)
+	}
+	if svc.lists != 2 {
+		t.Fatalf("%d list calls, want 2", svc.lists)
+	}
+	// With the prompt open, the timer only re-arms.
+	h.press("c")
+	seq := h.m.tickSeq
+	h.send(tickMsg{seq})
+	if h.m.loading || svc.lists != 2 || h.m.tickSeq == seq {
+		t.Fatal("a refresh ran while the comment prompt was open")
+	}
+	// An old timer is ignored.
+	h.press("esc")
+	if cmd := h.send(tickMsg{seq}); cmd != nil || h.m.loading {
+		t.Fatal("a stale timer started a load")
 	}
 }

@@ -73,10 +73,11 @@ func (f *fakeSignIn) Abort() {
 // runSignIn runs the harness's commands including the sign-in messages.
 func (h *harness) runAll(cmd tea.Cmd) {
 	h.t.Helper()
-	if cmd == nil {
+	msg := runCmd(cmd)
+	if msg == nil {
 		return
 	}
-	switch msg := cmd().(type) {
+	switch msg := msg.(type) {
 	case loadedMsg, cancelledMsg, readyMsg, startedMsg, signedInMsg:
 		h.runAll(h.send(msg))
 	case tea.BatchMsg:

@@ -6,42 +6,46 @@ import "charm.land/bubbles/v2/key"
 
 // KeyMap is every binding the UI reacts to outside a text field.
 type KeyMap struct {
-	Up        key.Binding
-	Down      key.Binding
-	Top       key.Binding
-	Bottom    key.Binding
-	PageUp    key.Binding
-	PageDown  key.Binding
-	HalfUp    key.Binding
-	HalfDown  key.Binding
-	Open      key.Binding
-	Back      key.Binding
-	Cancel    key.Binding // the destructive one: cancel a machine action
-	Refresh   key.Binding
-	Help      key.Binding
-	Quit      key.Binding
-	ForceQuit key.Binding
+	Up          key.Binding
+	Down        key.Binding
+	Top         key.Binding
+	Bottom      key.Binding
+	PageUp      key.Binding
+	PageDown    key.Binding
+	HalfUp      key.Binding
+	HalfDown    key.Binding
+	Open        key.Binding
+	Back        key.Binding
+	Cancel      key.Binding // the destructive one: cancel a machine action
+	Refresh     key.Binding
+	CopyID      key.Binding // the action id, to the local clipboard (OSC 52)
+	CopyMachine key.Binding // the machine id
+	Help        key.Binding
+	Quit        key.Binding
+	ForceQuit   key.Binding
 }
 
 // Default returns the default bindings, the ones k9s, lazygit and gh-dash
 // users already know.
 func Default() KeyMap {
 	return KeyMap{
-		Up:        key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
-		Down:      key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
-		Top:       key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "top")),
-		Bottom:    key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "bottom")),
-		PageUp:    key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-		PageDown:  key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-		HalfUp:    key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "half page up")),
-		HalfDown:  key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "half page down")),
-		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
-		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
-		Cancel:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel")),
-		Refresh:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Up:          key.NewBinding(key.WithKeys("k", "up"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("j", "down"), key.WithHelp("↓/j", "down")),
+		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/home", "top")),
+		Bottom:      key.NewBinding(key.WithKeys("G", "end"), key.WithHelp("G/end", "bottom")),
+		PageUp:      key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown:    key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+		HalfUp:      key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "half page up")),
+		HalfDown:    key.NewBinding(key.WithKeys("ctrl+d"), key.WithHelp("ctrl+d", "half page down")),
+		Open:        key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Cancel:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel")),
+		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		CopyID:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy action id")),
+		CopyMachine: key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy machine id")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 	}
 }
 
@@ -62,17 +66,18 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom},
 		{k.PageUp, k.PageDown, k.HalfUp, k.HalfDown},
 		{k.Open, k.Back, k.Cancel, k.Refresh},
+		{k.CopyID, k.CopyMachine},
 		{k.Help, k.Quit, k.ForceQuit},
 	}
 }
 
 // DetailHelp is the footer's help in the detail view.
 func (k KeyMap) DetailHelp() []key.Binding {
-	return []key.Binding{k.Down, k.Up, k.Cancel, k.Back, k.Quit}
+	return []key.Binding{k.Cancel, k.CopyID, k.CopyMachine, k.Back, k.Quit}
 }
 
 // All returns every binding, for conflict checks.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
-		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Help, k.Quit, k.ForceQuit}
+		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
 }
