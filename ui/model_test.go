@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -626,6 +627,12 @@ func TestViewGoldens(t *testing.T) {
 	golden(t, "cancelled_80x24", ascii(t, h.m.View().Content))
 	h.press("enter")
 	golden(t, "detail_80x24", ascii(t, h.m.View().Content))
+
+	for _, size := range []struct{ w, h int }{{60, 20}, {120, 40}} {
+		h := newHarness(t, &fakeService{actions: sampleActions()}, func(o *Options) { o.Mono = false })
+		h.send(tea.WindowSizeMsg{Width: size.w, Height: size.h})
+		golden(t, fmt.Sprintf("list_%dx%d", size.w, size.h), ascii(t, h.m.View().Content))
+	}
 }
 
 func TestDetailScrollsToLiveResponseCommands(t *testing.T) {

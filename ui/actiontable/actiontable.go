@@ -162,11 +162,11 @@ func (m *Model) clamp() {
 	}
 }
 
-// column widths for a given total width.
-type layout struct{ typ, status, device, requestor, age, comment int }
-
-// MinWidth is the narrowest table that still shows every column.
+// MinWidth is the narrowest table that still shows its essential columns.
 const MinWidth = 60
+
+// layout is the width of each column; 0 means the column is hidden.
+type layout struct{ typ, status, device, requestor, age, comment int }
 
 const (
 	markerW = 2
@@ -175,16 +175,51 @@ const (
 	ageW    = 6
 )
 
+// Below these widths the lowest-priority columns give way: the comment
+// first, then the requestor. Type, status, device and age always stay.
+const (
+	commentFrom   = 80
+	requestorFrom = 70
+)
+
 func computeLayout(width int) layout {
 	l := layout{typ: typeW, status: statusW, age: ageW}
-	// marker + 5 single-space gaps between the six columns
-	// The root shows a "terminal too small" screen below MinWidth, so rest
-	// is never negative; the columns always add up to width exactly.
-	rest := max(width-markerW-typeW-statusW-ageW-5, 3)
-	l.device = min(rest*4/10, 40)
-	l.requestor = min(rest*3/10, 32)
-	l.comment = rest - l.device - l.requestor
+	fixed := markerW + typeW + 1 + statusW + ageW // marker, type, gap, status, age
+	switch {
+	case width >= commentFrom:
+		// device, requestor and comment share what is left after 4 gaps.
+		rest := width - fixed - 4
+		l.device = min(rest*4/10, 40)
+		l.requestor = min(rest*3/10, 32)
+		l.comment = rest - l.device - l.requestor
+	case width >= requestorFrom:
+		rest := width - fixed - 3
+		l.device = rest * 6 / 10
+		l.requestor = rest - l.device
+	default:
+		// The root shows a "terminal too small" screen below MinWidth.
+		l.device = max(width-fixed-2, 1)
+	}
 	return l
+}
+
+// tail joins the visible columns after the status; with the marker, type
+// and status they add up to the width exactly.
+func (l layout) tail(device, requestor, age, comment string) string {
+	var b strings.Builder
+	b.WriteString(" ")
+	b.WriteString(format.Fit(device, l.device))
+	if l.requestor > 0 {
+		b.WriteString(" ")
+		b.WriteString(format.Fit(requestor, l.requestor))
+	}
+	b.WriteString(" ")
+	b.WriteString(format.FitRight(age, l.age))
+	if l.comment > 0 {
+		b.WriteString(" ")
+		b.WriteString(format.Fit(comment, l.comment))
+	}
+	return b.String()
 }
 
 // View draws the column titles and the visible rows, exactly width wide and
@@ -193,9 +228,8 @@ func (m Model) View() string {
 	st := m.ctx.Styles
 	l := computeLayout(m.width)
 	var b strings.Builder
-	title := "  " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) + " " +
-		format.Fit("DEVICE", l.device) + " " + format.Fit("REQUESTOR", l.requestor) + " " +
-		format.FitRight("AGE", l.age) + " " + format.Fit("COMMENT", l.comment)
+	title := "  " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) +
+		l.tail("DEVICE", "REQUESTOR", "AGE", "COMMENT")
 	b.WriteString(st.ColumnTitle.Render(format.Fit(title, m.width)))
 	now := m.ctx.Now()
 	end := min(m.offset+m.height, len(m.rows))
@@ -212,9 +246,7 @@ func (m Model) View() string {
 		}
 		left := marker + format.Fit(r.TypeLabel, l.typ) + " "
 		statusCell := format.Fit(status, l.status)
-		right := " " + format.Fit(r.Device, l.device) + " " + format.Fit(r.Requestor, l.requestor) + " " +
-			format.FitRight(format.Age(now, r.Action.CreationDateTimeUtc), l.age) + " " +
-			format.Fit(r.Comment, l.comment)
+		right := l.tail(r.Device, r.Requestor, format.Age(now, r.Action.CreationDateTimeUtc), r.Comment)
 		if i == m.cursor {
 			b.WriteString(st.Cursor.Render(left + statusCell + right))
 			continue
