@@ -107,7 +107,9 @@ type Model struct {
 	drafts   map[string]string
 	// known holds the entities cancels returned, so that a list read before
 	// the cancel was answered does not put back an older state.
-	known   map[string]mde.MachineAction
+	known map[string]mde.MachineAction
+	// marked holds the ids marked for a bulk cancel; marks outlive refreshes.
+	marked  map[string]bool
 	quitArm bool
 	tickSeq int
 	// signIn is the sign-in screen while it is shown; signGen tags its
@@ -164,6 +166,7 @@ func New(opts Options) Model {
 		inFlight: map[string]bool{},
 		drafts:   map[string]string{},
 		known:    map[string]mde.MachineAction{},
+		marked:   map[string]bool{},
 		counts:   map[mde.ActionStatus]int{},
 	}
 }
@@ -339,6 +342,28 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.detail, _ = m.detail.Update(msg)
 	case viewList:
+		switch {
+		case key.Matches(msg, k.Mark):
+			if r, ok := m.table.Selected(); ok {
+				m.setMark(r.Action.ID, !m.marked[r.Action.ID])
+				m.table, _ = m.table.Update(tea.KeyPressMsg{Code: tea.KeyDown})
+			}
+			return m, nil
+		case key.Matches(msg, k.MarkAll):
+			for _, r := range m.table.Rows() {
+				if !r.Action.Status.Final() {
+					m.setMark(r.Action.ID, true)
+				}
+			}
+			m.msg = footerMsg{footInfo, fmt.Sprintf("%d marked (actions already finished are not marked).", m.markedCount())}
+			return m, nil
+		case key.Matches(msg, k.ClearMarks):
+			for id := range m.marked {
+				m.setMark(id, false)
+			}
+			m.msg = footerMsg{footInfo, "Marks cleared."}
+			return m, nil
+		}
 		if key.Matches(msg, k.Open) {
 			if r, ok := m.table.Selected(); ok {
 				m.detail = detail.New(m.ctx, r.Action)
@@ -484,6 +509,7 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 		}
 		rows[i] = actiontable.NewRow(a)
 		rows[i].Busy = m.inFlight[a.ID]
+		rows[i].Marked = m.marked[a.ID]
 	}
 	m.table.SetRows(rows)
 	m.recount()
@@ -534,6 +560,26 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 		m.msg = footerMsg{footErr, "Cancel sent, but the API says the action is now " + format.Status(a.Status) + ". Press r to refresh."}
 	}
 	return m
+}
+
+func (m *Model) setMark(id string, on bool) {
+	if on {
+		m.marked[id] = true
+	} else {
+		delete(m.marked, id)
+	}
+	m.table.UpdateRow(id, func(r *actiontable.Row) { r.Marked = on })
+}
+
+// markedCount is how many marked actions are in the list now.
+func (m Model) markedCount() int {
+	n := 0
+	for _, r := range m.table.Rows() {
+		if r.Marked {
+			n++
+		}
+	}
+	return n
 }
 
 func (m *Model) recount() {
@@ -608,7 +654,7 @@ func (m Model) render() string {
 	case m.signIn != nil:
 		parts = append(parts, m.signIn.View(body))
 	case m.view == viewHelp:
-		parts = append(parts, fitLines(m.help.FullHelpView(m.ctx.Keys.FullHelp())+"\n\n"+st.Muted.Render("? or esc: close help"), body))
+		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+st.Muted.Render("? or esc: close help"), body))
 	case m.view == viewDetail:
 		parts = append(parts, m.detail.View())
 	case m.loading && m.table.Len() == 0:
@@ -655,6 +701,9 @@ func (m Model) header() string {
 	}
 	if other > 0 {
 		left += fmt.Sprintf(", %d other", other)
+	}
+	if n := m.markedCount(); n > 0 {
+		left += fmt.Sprintf(" · %d marked", n)
 	}
 	// What gives way when the line is short: first the word "updated",
 	// then the time, then the endpoint's tail (which tenant you act on
@@ -728,6 +777,26 @@ func (m Model) shortHelp() string {
 		b = k.ShortHelp()
 	}
 	return format.Fit(m.help.ShortHelpView(b), m.ctx.Width)
+}
+
+// fullHelp lays the keymap's groups out in as many blocks of columns as
+// the width needs.
+func (m Model) fullHelp() string {
+	var blocks []string
+	var row [][]key.Binding
+	for _, g := range m.ctx.Keys.FullHelp() {
+		try := append(append([][]key.Binding{}, row...), g)
+		if len(row) > 0 && lipgloss.Width(m.help.FullHelpView(try)) > m.ctx.Width {
+			blocks = append(blocks, m.help.FullHelpView(row))
+			row = [][]key.Binding{g}
+			continue
+		}
+		row = try
+	}
+	if len(row) > 0 {
+		blocks = append(blocks, m.help.FullHelpView(row))
+	}
+	return strings.Join(blocks, "\n\n")
 }
 
 // fitLines pads or cuts s to exactly n lines.

@@ -259,3 +259,29 @@ func TestAutoRefreshPausesWhileAPromptIsOpen(t *testing.T) {
 		t.Fatal("a stale timer started a load")
 	}
 }
+
+func TestMarksSurviveRefreshAndShowWithoutColour(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	first := h.selected().ID
+	h.press("space")
+	if h.m.table.Cursor() != 1 || !h.m.marked[first] {
+		t.Fatal("space did not mark the row and move down")
+	}
+	s := h.screen()
+	if !strings.Contains(s, " * Isolate") || !strings.Contains(s, "1 marked") {
+		t.Fatalf("mark not visible without colour:\n%s", s)
+	}
+	h.press("r")
+	if r := h.m.table.Rows()[0]; !r.Marked || r.Action.ID != first {
+		t.Fatal("the mark was lost in the refresh")
+	}
+	h.press("a")
+	if h.m.markedCount() != 3 {
+		t.Fatalf("a marked %d, want the 3 open actions", h.m.markedCount())
+	}
+	h.press("u")
+	if h.m.markedCount() != 0 || len(h.m.marked) != 0 {
+		t.Fatal("u did not clear the marks")
+	}
+}

@@ -25,6 +25,8 @@ type Row struct {
 	Comment   string
 	// Busy is set while a cancel for this action is in flight.
 	Busy bool
+	// Marked is set when the user marked the row for a bulk cancel.
+	Marked bool
 }
 
 // NewRow builds a row from an action, cleaning every string once.
@@ -236,9 +238,16 @@ func (m Model) View() string {
 	for i := m.offset; i < end; i++ {
 		r := &m.rows[i]
 		b.WriteByte('\n')
+		// The marker column says, without colour, which row is under the
+		// cursor (>) and which are marked (*).
 		marker := "  "
-		if i == m.cursor {
+		switch {
+		case i == m.cursor && r.Marked:
+			marker = ">*"
+		case i == m.cursor:
 			marker = "> "
+		case r.Marked:
+			marker = " *"
 		}
 		status := format.Status(r.Action.Status)
 		if r.Busy {

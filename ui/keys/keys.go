@@ -18,6 +18,9 @@ type KeyMap struct {
 	Back        key.Binding
 	Cancel      key.Binding // the destructive one: cancel a machine action
 	Refresh     key.Binding
+	Mark        key.Binding // mark the row for a bulk cancel, and move down
+	MarkAll     key.Binding // mark every row shown
+	ClearMarks  key.Binding
 	CopyID      key.Binding // the action id, to the local clipboard (OSC 52)
 	CopyMachine key.Binding // the machine id
 	Help        key.Binding
@@ -41,6 +44,9 @@ func Default() KeyMap {
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Cancel:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel")),
 		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
+		MarkAll:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "mark all shown")),
+		ClearMarks:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "clear marks")),
 		CopyID:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy action id")),
 		CopyMachine: key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy machine id")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -66,7 +72,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom},
 		{k.PageUp, k.PageDown, k.HalfUp, k.HalfDown},
 		{k.Open, k.Back, k.Cancel, k.Refresh},
-		{k.CopyID, k.CopyMachine},
+		{k.Mark, k.MarkAll, k.ClearMarks, k.CopyID, k.CopyMachine},
 		{k.Help, k.Quit, k.ForceQuit},
 	}
 }
@@ -79,5 +85,5 @@ func (k KeyMap) DetailHelp() []key.Binding {
 // All returns every binding, for conflict checks.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
-		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
+		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Mark, k.MarkAll, k.ClearMarks, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
 }
