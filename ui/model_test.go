@@ -525,7 +525,7 @@ func TestBadInputIsShownSensibly(t *testing.T) {
 		t.Fatalf("hostile text reached the screen: %q", s)
 	}
 	plain := ansi.Strip(s)
-	for _, w := range []string{"ContainDev", "(no type)", "evilhost", "line1 line2link"} {
+	for _, w := range []string{"ContainDev", "(no type)", "evilhost", "line1 line2li"} {
 		if !strings.Contains(plain, w) {
 			t.Fatalf("screen lacks %q:\n%s", w, plain)
 		}

@@ -93,7 +93,7 @@ func TestLongErrorsWrapInTheFooter(t *testing.T) {
 	if n := len(strings.Split(h.m.View().Content, "\n")); n != 24 {
 		t.Fatalf("screen has %d lines, want 24", n)
 	}
-	if h.m.table.Cursor() != 0 || !strings.Contains(s, "> Isolate") {
+	if h.m.table.Cursor() != 0 || !strings.Contains(s, ">  Isolate") {
 		t.Fatal("the cursor row is not visible with a long footer")
 	}
 }

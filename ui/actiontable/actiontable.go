@@ -171,7 +171,7 @@ const MinWidth = 60
 type layout struct{ typ, status, device, requestor, age, comment int }
 
 const (
-	markerW = 2
+	markerW = 3
 	typeW   = 11
 	statusW = 10
 	ageW    = 6
@@ -230,7 +230,7 @@ func (m Model) View() string {
 	st := m.ctx.Styles
 	l := computeLayout(m.width)
 	var b strings.Builder
-	title := "  " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) +
+	title := "   " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) +
 		l.tail("DEVICE", "REQUESTOR", "AGE", "COMMENT")
 	b.WriteString(st.ColumnTitle.Render(format.Fit(title, m.width)))
 	now := m.ctx.Now()
@@ -240,14 +240,14 @@ func (m Model) View() string {
 		b.WriteByte('\n')
 		// The marker column says, without colour, which row is under the
 		// cursor (>) and which are marked (*).
-		marker := "  "
+		marker := "   "
 		switch {
 		case i == m.cursor && r.Marked:
-			marker = ">*"
+			marker = ">* "
 		case i == m.cursor:
-			marker = "> "
+			marker = ">  "
 		case r.Marked:
-			marker = " *"
+			marker = " * "
 		}
 		status := format.Status(r.Action.Status)
 		if r.Busy {
