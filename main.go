@@ -22,7 +22,9 @@ import (
 	"github.com/mdeactions/mdeactions/auth"
 	"github.com/mdeactions/mdeactions/auth/fakeentra"
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/bulk"
 	"github.com/mdeactions/mdeactions/mde/mdesim"
+	"github.com/mdeactions/mdeactions/mde/pace"
 	"github.com/mdeactions/mdeactions/ui"
 	"github.com/mdeactions/mdeactions/ui/signin"
 )
@@ -53,6 +55,7 @@ type flags struct {
 	noColor       bool
 	timeout       time.Duration
 	refresh       time.Duration
+	rateLimits    string
 }
 
 func main() {
@@ -102,6 +105,7 @@ func newRootCmd() *cobra.Command {
 	pf.BoolVar(&f.readOnly, "read-only", false, "look only: the cancel key is not bound and the client refuses to POST")
 	pf.BoolVar(&f.noColor, "no-color", false, "no colour (also: any non-empty NO_COLOR)")
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each API request")
+	pf.StringVar(&f.rateLimits, "rate-limits", "100/1m,1500/1h", "the API's limits per endpoint, paced on our side (the demo's simulator enforces the same)")
 	pf.DurationVar(&f.refresh, "refresh", 30*time.Second, "reload the list this often (at least 10s; 0 turns it off)")
 
 	root.AddCommand(&cobra.Command{
@@ -125,6 +129,7 @@ func newRootCmd() *cobra.Command {
 // env is what a run has set up: the token source, the API base, and what
 // to close at the end.
 type env struct {
+	limits   []pace.Limit
 	source   auth.Source // nil in the demo without --auth
 	tokens   mde.TokenSource
 	apiBase  string
@@ -171,6 +176,11 @@ func (w *warnings) flush() {
 // setup turns the flags into a token source and an API base URL.
 func setup(cmd *cobra.Command, f flags) (*env, error) {
 	e := &env{warnings: &warnings{out: cmd.ErrOrStderr()}}
+	limits, err := pace.ParseLimits(f.rateLimits)
+	if err != nil {
+		return nil, fmt.Errorf("--rate-limits: %w", err)
+	}
+	e.limits = limits
 	transport := http.DefaultTransport.(*http.Transport).Clone() // keeps HTTPS_PROXY
 	e.hc = &http.Client{Transport: transport, Timeout: f.timeout + 5*time.Second}
 
@@ -257,7 +267,11 @@ func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
 	}
 	e.closers = append(e.closers, entra.Close)
 	checker := mdesim.TokenChecker{Issuers: map[string]*rsa.PublicKey{entra.Issuer(): entra.PublicKey()}}
-	sim, err := mdesim.Start(mdesim.Options{Seed: f.demoSeed, Authorize: checker.Authorize})
+	simLimits := make([]mdesim.Limit, len(e.limits))
+	for i, l := range e.limits {
+		simLimits[i] = mdesim.Limit{Count: l.Count, Window: l.Window}
+	}
+	sim, err := mdesim.Start(mdesim.Options{Seed: f.demoSeed, Authorize: checker.Authorize, Limits: simLimits})
 	if err != nil {
 		return fmt.Errorf("starting the demo simulator: %w", err)
 	}
@@ -294,7 +308,14 @@ func runTUI(cmd *cobra.Command, f flags) error {
 	}
 	defer e.close()
 
-	opts := []mde.Option{mde.WithUserAgent("mdeactions/" + version)}
+	// One budget per endpoint for the whole process: refreshes never spend
+	// what cancels need, and the other way round.
+	clock := pace.RealClock()
+	cancelBudget := pace.NewBudget(clock, e.limits...)
+	opts := []mde.Option{
+		mde.WithUserAgent("mdeactions/" + version),
+		mde.WithBudgets(pace.NewBudget(clock, e.limits...), pace.NewBudget(clock, e.limits...), cancelBudget),
+	}
 	if f.readOnly {
 		opts = append(opts, mde.WithReadOnly())
 	}
@@ -315,6 +336,9 @@ func runTUI(cmd *cobra.Command, f flags) error {
 		Timeout:  f.timeout,
 
 		RefreshEvery: f.refresh,
+	}
+	if !f.readOnly {
+		uopts.Bulk = bulkRunner{svc: client, clock: clock, budget: cancelBudget}
 	}
 	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
 		uopts.SignIn = &deviceSignIn{src: dc}
@@ -384,6 +408,17 @@ func runLogout(cmd *cobra.Command, f flags) error {
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "Signed out; removed %s.\n", dc.CachePath())
 	return nil
+}
+
+// bulkRunner starts paced bulk cancels for the UI.
+type bulkRunner struct {
+	svc    bulk.Service
+	clock  pace.Clock
+	budget *pace.Budget
+}
+
+func (b bulkRunner) Start(ctx context.Context, actions []mde.MachineAction, comment string) ui.BulkJob {
+	return bulk.Start(ctx, b.svc, actions, comment, bulk.Options{Clock: b.clock, Budget: b.budget, Verify: true})
 }
 
 // deviceSignIn adapts the device-code source to the UI's SignIn.

@@ -63,6 +63,9 @@ type Options struct {
 	// RefreshEvery reloads the list on its own (0: never). It pauses while
 	// a prompt is open and never runs two loads at once.
 	RefreshEvery time.Duration
+	// Bulk runs paced bulk cancels of the marked actions (nil: only one
+	// action at a time).
+	Bulk BulkCanceller
 }
 
 // MinRefresh is the shortest automatic refresh interval: the list API
@@ -109,9 +112,13 @@ type Model struct {
 	// the cancel was answered does not put back an older state.
 	known map[string]mde.MachineAction
 	// marked holds the ids marked for a bulk cancel; marks outlive refreshes.
-	marked  map[string]bool
-	quitArm bool
-	tickSeq int
+	marked map[string]bool
+	// bulk is the running (or last) bulk cancel; failures keeps, by id, why
+	// an action's last cancel failed.
+	bulk     *bulkState
+	failures map[string]string
+	quitArm  bool
+	tickSeq  int
 	// signIn is the sign-in screen while it is shown; signGen tags its
 	// requests so that a reply to an aborted try is dropped.
 	signIn   *signin.Model
@@ -167,6 +174,7 @@ func New(opts Options) Model {
 		drafts:   map[string]string{},
 		known:    map[string]mde.MachineAction{},
 		marked:   map[string]bool{},
+		failures: map[string]string{},
 		counts:   map[mde.ActionStatus]int{},
 	}
 }
@@ -186,6 +194,9 @@ type (
 		err     error
 	}
 )
+
+// bulkDraft keys the draft comment of a bulk cancel.
+const bulkDraft = "\x00bulk"
 
 // OpenStatuses is what the list shows.
 var openQuery = mde.Query{Statuses: []mde.ActionStatus{mde.StatusPending, mde.StatusInProgress}}
@@ -272,6 +283,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.scheduleRefresh()
 	case tickMsg:
 		return m.onTick(msg)
+	case bulkStartedMsg, bulkEventMsg, bulkEndMsg, bulkTickMsg:
+		return m.onBulk(msg)
 	case cancelledMsg:
 		return m.onCancelled(msg), nil
 	case readyMsg, startedMsg, signedInMsg:
@@ -317,6 +330,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	m.quitArm = false
+	if nm, cmd, ok := m.bulkKey(msg); ok {
+		return nm, cmd
+	}
 	if m.view == viewHelp {
 		if key.Matches(msg, k.Help, k.Back) {
 			m.view = m.back
@@ -424,6 +440,26 @@ func (m Model) target() (actiontable.Row, bool) {
 }
 
 func (m Model) startCancel() (tea.Model, tea.Cmd) {
+	if m.bulk != nil && !m.bulk.finished {
+		m.msg = footerMsg{footInfo, "A bulk cancel is running: wait for it, or stop it with x."}
+		return m, nil
+	}
+	if m.view == viewList && m.markedCount() > 0 {
+		var actions []mde.MachineAction
+		for _, r := range m.table.Rows() {
+			if r.Marked && !r.Action.Status.Final() && !m.inFlight[r.Action.ID] {
+				actions = append(actions, r.Action)
+			}
+		}
+		if len(actions) == 0 {
+			m.msg = footerMsg{footInfo, "Every marked action is already finished: nothing to cancel. u clears the marks."}
+			return m, nil
+		}
+		f, cmd := cancelform.New(m.ctx, actions, m.drafts[bulkDraft])
+		m.form = &f
+		m.msg = footerMsg{}
+		return m, cmd
+	}
 	r, ok := m.target()
 	if !ok {
 		m.msg = footerMsg{footInfo, "Nothing selected: there is no action to cancel."}
@@ -438,7 +474,7 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 		m.msg = footerMsg{footInfo, fmt.Sprintf("This action is already %s: there is nothing to cancel.", format.Status(a.Status))}
 		return m, nil
 	}
-	f, cmd := cancelform.New(m.ctx, a, m.drafts[a.ID])
+	f, cmd := cancelform.New(m.ctx, []mde.MachineAction{a}, m.drafts[a.ID])
 	m.form = &f
 	m.msg = footerMsg{}
 	m.layout()
@@ -448,11 +484,16 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 func (m Model) updateForm(msg tea.Msg) (tea.Model, tea.Cmd) {
 	f, outcome, cmd := m.form.Update(msg)
 	m.form = &f
-	a := f.Action()
+	actions := f.Actions()
+	a := actions[0]
+	draftKey := a.ID
+	if len(actions) > 1 {
+		draftKey = bulkDraft
+	}
 	switch outcome {
 	case cancelform.Aborted:
 		if c := f.Comment(); c != "" {
-			m.drafts[a.ID] = c
+			m.drafts[draftKey] = c
 		}
 		m.form = nil
 		m.msg = footerMsg{footInfo, "Not cancelled. The comment is kept if you try again."}
@@ -460,8 +501,11 @@ func (m Model) updateForm(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case cancelform.Confirmed:
 		comment := f.Comment()
-		m.drafts[a.ID] = comment
+		m.drafts[draftKey] = comment
 		m.form = nil
+		if len(actions) > 1 {
+			return m.startBulk(actions, comment)
+		}
 		m.inFlight[a.ID] = true
 		m.setBusy(a.ID, true)
 		m.msg = footerMsg{footInfo, "Cancelling " + format.TypeName(a) + " on " + format.Device(a) + "…"}

@@ -1,9 +1,13 @@
 // Package cancelform is the two steps before a cancel is sent: a required
-// comment, then a confirmation that names the action and the device and
-// defaults to No.
+// comment, then a confirmation that names what will be cancelled and
+// defaults to No. For more than TypedConfirmFrom actions the confirmation
+// asks for their number to be typed.
 package cancelform
 
 import (
+	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/textinput"
@@ -17,6 +21,10 @@ import (
 
 // MaxComment is the longest comment accepted, in characters.
 const MaxComment = 1000
+
+// TypedConfirmFrom is the number of actions from which the confirmation
+// asks for the count to be typed rather than a single y.
+const TypedConfirmFrom = 11
 
 // Stage is where the form is.
 type Stage int
@@ -34,66 +42,80 @@ type Outcome int
 const (
 	Continue  Outcome = iota // still open
 	Aborted                  // closed without cancelling; Comment() is the draft
-	Confirmed                // the user pressed y; Comment() is the trimmed comment
+	Confirmed                // the user confirmed; Comment() is the trimmed comment
 )
 
 // Model is the form.
 type Model struct {
-	ctx    *common.Context
-	action mde.MachineAction
-	stage  Stage
-	input  textinput.Model
-	hint   string
+	ctx     *common.Context
+	actions []mde.MachineAction
+	stage   Stage
+	input   textinput.Model // the comment
+	count   textinput.Model // the typed count, for many actions
+	hint    string
 }
 
-// New opens the form for a, with a draft comment kept from an earlier try.
-func New(ctx *common.Context, a mde.MachineAction, draft string) (Model, tea.Cmd) {
-	in := textinput.New()
-	in.Prompt = "> "
-	in.Placeholder = "why you cancel it (goes into the action's record)"
-	in.CharLimit = MaxComment
-	styles := in.Styles()
-	styles.Cursor.Blink = false // no idle redraws over SSH
-	in.SetStyles(styles)
-	m := Model{ctx: ctx, action: a, input: in}
+// New opens the form for one or more actions, with a draft comment kept
+// from an earlier try.
+func New(ctx *common.Context, actions []mde.MachineAction, draft string) (Model, tea.Cmd) {
+	m := Model{ctx: ctx, actions: actions, input: newInput(MaxComment), count: newInput(7)}
+	m.input.Placeholder = "why you cancel (goes into each action's record)"
 	m.SetWidth(ctx.Width) // before the value, so a long draft scrolls right
 	m.input.SetValue(draft)
 	m.input.CursorEnd()
 	return m, m.input.Focus()
 }
 
+func newInput(limit int) textinput.Model {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.CharLimit = limit
+	styles := in.Styles()
+	styles.Cursor.Blink = false // no idle redraws over SSH
+	in.SetStyles(styles)
+	return in
+}
+
 // Stage is the current stage.
 func (m Model) Stage() Stage { return m.stage }
 
-// Action is the action the form is about.
-func (m Model) Action() mde.MachineAction { return m.action }
+// Actions are the actions the form is about.
+func (m Model) Actions() []mde.MachineAction { return m.actions }
 
 // Comment is the comment typed so far, trimmed and cleaned of control
 // characters and bidi overrides (it goes into the action's record and is
 // shown back to others).
 func (m Model) Comment() string { return strings.TrimSpace(textsafe.Clean(m.input.Value())) }
 
-// SetWidth fits the input to the dialog.
+// SetWidth fits the inputs to the dialog.
 func (m *Model) SetWidth(w int) {
 	m.input.SetWidth(max(w-8, 10))
+	m.count.SetWidth(10)
 }
+
+func (m Model) typed() bool { return len(m.actions) >= TypedConfirmFrom }
 
 // Update handles a key or a paste.
 func (m Model) Update(msg tea.Msg) (Model, Outcome, tea.Cmd) {
+	k, isKey := msg.(tea.KeyPressMsg)
 	switch m.stage {
 	case StageComment:
-		if k, ok := msg.(tea.KeyPressMsg); ok {
+		if isKey {
 			switch k.String() {
-			case "esc", "ctrl+c":
+			case "esc":
 				return m, Aborted, nil
 			case "enter":
 				if m.Comment() == "" {
-					m.hint = "A comment is required: say why this action is cancelled."
+					m.hint = "A comment is required: say why this is cancelled."
 					return m, Continue, nil
 				}
 				m.hint = ""
 				m.stage = StageConfirm
 				m.input.Blur()
+				if m.typed() {
+					m.count.SetValue("")
+					return m, Continue, m.count.Focus()
+				}
 				return m, Continue, nil
 			}
 		}
@@ -104,17 +126,30 @@ func (m Model) Update(msg tea.Msg) (Model, Outcome, tea.Cmd) {
 		}
 		return m, Continue, cmd
 	case StageConfirm:
-		k, ok := msg.(tea.KeyPressMsg)
-		if !ok {
+		if isKey && k.String() == "esc" {
+			// One step back: edit the comment again.
+			m.stage, m.hint = StageComment, ""
+			m.count.Blur()
+			return m, Continue, m.input.Focus()
+		}
+		if m.typed() {
+			if isKey && k.String() == "enter" {
+				if strings.TrimSpace(m.count.Value()) == strconv.Itoa(len(m.actions)) {
+					return m, Confirmed, nil
+				}
+				m.hint = fmt.Sprintf("Type %d, the number of actions, to cancel them; esc goes back.", len(m.actions))
+				return m, Continue, nil
+			}
+			var cmd tea.Cmd
+			m.count, cmd = m.count.Update(msg)
+			return m, Continue, cmd
+		}
+		if !isKey {
 			return m, Continue, nil
 		}
 		switch k.String() {
 		case "y", "Y":
 			return m, Confirmed, nil
-		case "esc":
-			// One step back: edit the comment again.
-			m.stage = StageComment
-			return m, Continue, m.input.Focus()
 		default:
 			// No is the default: enter, n and any other key abort.
 			return m, Aborted, nil
@@ -123,33 +158,23 @@ func (m Model) Update(msg tea.Msg) (Model, Outcome, tea.Cmd) {
 	return m, Continue, nil
 }
 
-// View draws the dialog, width cells wide.
+// Height is how many lines View takes.
+func (m Model) Height() int { return 7 }
+
+// View draws the dialog.
 func (m Model) View() string {
 	st := m.ctx.Styles
-	a := m.action
 	inner := max(m.ctx.Width-4, 20)
 	fit := func(s string) string { return format.Fit(s, inner) }
-	device := format.Device(a)
-	name := format.TypeName(a)
-	var lines []string
-	lines = append(lines, st.DialogTitle.Render(fit("Cancel "+name+" on "+device)))
-	requestor := textsafe.Clean(a.Requestor)
-	if requestor == "" {
-		requestor = "(unknown)"
-	}
-	age := format.Age(m.ctx.Now(), a.CreationDateTimeUtc) + " ago"
-	if a.CreationDateTimeUtc.IsZero() {
-		age = "at an unknown time"
-	}
-	lines = append(lines, fit("id "+textsafe.Clean(a.ID)+" · "+format.Status(a.Status)+" · requested by "+requestor+", "+age))
+	title, about, question := m.describe()
+	lines := []string{st.DialogTitle.Render(fit(title)), fit(about)}
 	switch m.stage {
 	case StageComment:
 		label := "Comment (required, up to 1000 characters):"
 		if n := len([]rune(m.input.Value())); n >= MaxComment {
 			label = "Comment (required; cut at the 1000-character limit):"
 		}
-		lines = append(lines, fit(label))
-		lines = append(lines, m.input.View())
+		lines = append(lines, fit(label), m.input.View())
 		if m.hint != "" {
 			lines = append(lines, st.Error.Render(fit(m.hint)))
 		} else {
@@ -157,8 +182,63 @@ func (m Model) View() string {
 		}
 	case StageConfirm:
 		lines = append(lines, fit("Comment: "+m.Comment()))
-		lines = append(lines, st.Error.Render(fit("Cancel "+format.TypeName(a)+" on "+device+"? [y/N]")))
-		lines = append(lines, st.Muted.Render(fit("y: yes, cancel it · any other key: no · esc: edit comment")))
+		if m.typed() {
+			lines = append(lines, st.Error.Render(fit(question+" Type "+strconv.Itoa(len(m.actions))+" and press enter:")))
+			input := m.count.View()
+			if m.hint != "" {
+				input += "  " + st.Error.Render(m.hint)
+			} else {
+				input += "  " + st.Muted.Render("esc: edit comment")
+			}
+			lines = append(lines, format.Fit(input, inner))
+		} else {
+			lines = append(lines, st.Error.Render(fit(question+" [y/N]")))
+			lines = append(lines, st.Muted.Render(fit("y: yes, cancel · any other key: no · esc: edit comment")))
+		}
 	}
 	return st.Dialog.Width(inner + 4).Render(strings.Join(lines, "\n"))
+}
+
+// describe returns the title, the line about the action(s), and the
+// question, naming the action and device for one, counts and types for many.
+func (m Model) describe() (title, about, question string) {
+	if len(m.actions) == 1 {
+		a := m.actions[0]
+		device := format.Device(a)
+		requestor := textsafe.Clean(a.Requestor)
+		if requestor == "" {
+			requestor = "(unknown)"
+		}
+		age := format.Age(m.ctx.Now(), a.CreationDateTimeUtc) + " ago"
+		if a.CreationDateTimeUtc.IsZero() {
+			age = "at an unknown time"
+		}
+		return "Cancel " + format.TypeName(a) + " on " + device,
+			"id " + textsafe.Clean(a.ID) + " · " + format.Status(a.Status) + " · requested by " + requestor + ", " + age,
+			"Cancel " + format.TypeName(a) + " on " + device + "?"
+	}
+	types := map[string]int{}
+	devices := map[string]bool{}
+	for _, a := range m.actions {
+		types[format.TypeLabel(a.Type)]++
+		devices[format.Device(a)] = true
+	}
+	names := make([]string, 0, len(types))
+	for t := range types {
+		names = append(names, t)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if types[names[i]] != types[names[j]] {
+			return types[names[i]] > types[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, t := range names {
+		parts[i] = fmt.Sprintf("%d %s", types[t], t)
+	}
+	n := len(m.actions)
+	return fmt.Sprintf("Cancel %d actions on %d devices", n, len(devices)),
+		strings.Join(parts, ", "),
+		fmt.Sprintf("Cancel these %d actions (%s)?", n, strings.Join(parts, ", "))
 }

@@ -21,6 +21,8 @@ type KeyMap struct {
 	Mark        key.Binding // mark the row for a bulk cancel, and move down
 	MarkAll     key.Binding // mark every row shown
 	ClearMarks  key.Binding
+	PauseBulk   key.Binding // pause or resume a running bulk cancel
+	StopBulk    key.Binding // send no more cancels of a running bulk cancel
 	CopyID      key.Binding // the action id, to the local clipboard (OSC 52)
 	CopyMachine key.Binding // the machine id
 	Help        key.Binding
@@ -47,6 +49,8 @@ func Default() KeyMap {
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
 		MarkAll:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "mark all shown")),
 		ClearMarks:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "clear marks")),
+		PauseBulk:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume bulk")),
+		StopBulk:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop bulk")),
 		CopyID:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy action id")),
 		CopyMachine: key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy machine id")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -58,7 +62,9 @@ func Default() KeyMap {
 // ReadOnly unbinds every destructive key, so that it is neither reachable nor
 // shown in help (the k9s way).
 func (k *KeyMap) ReadOnly() {
-	k.Cancel.Unbind()
+	for _, b := range []*key.Binding{&k.Cancel, &k.Mark, &k.MarkAll, &k.ClearMarks, &k.PauseBulk, &k.StopBulk} {
+		b.Unbind()
+	}
 }
 
 // ShortHelp is the footer's one line of help in the list.
@@ -72,7 +78,8 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom},
 		{k.PageUp, k.PageDown, k.HalfUp, k.HalfDown},
 		{k.Open, k.Back, k.Cancel, k.Refresh},
-		{k.Mark, k.MarkAll, k.ClearMarks, k.CopyID, k.CopyMachine},
+		{k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk},
+		{k.CopyID, k.CopyMachine},
 		{k.Help, k.Quit, k.ForceQuit},
 	}
 }
@@ -85,5 +92,5 @@ func (k KeyMap) DetailHelp() []key.Binding {
 // All returns every binding, for conflict checks.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
-		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Mark, k.MarkAll, k.ClearMarks, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
+		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
 }

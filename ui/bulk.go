@@ -1,0 +1,244 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/bulk"
+	"github.com/mdeactions/mdeactions/ui/actiontable"
+	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/textsafe"
+)
+
+// BulkCanceller starts paced bulk cancels (main wires it to mde/bulk with
+// the API client and the process's cancel budget).
+type BulkCanceller interface {
+	Start(ctx context.Context, actions []mde.MachineAction, comment string) BulkJob
+}
+
+// BulkJob is a running bulk cancel.
+type BulkJob interface {
+	Events() <-chan bulk.Event
+	Pause()
+	Resume()
+	Abort()
+}
+
+// bulkState is what the UI shows of a running or finished bulk cancel.
+type bulkState struct {
+	job      BulkJob
+	total    int
+	done     int
+	outcomes map[bulk.Outcome]int
+	until    time.Time // throttled until
+	paused   bool
+	aborting bool
+	finished bool
+	notes    []string // collateral changes and races, in words
+}
+
+type (
+	bulkStartedMsg struct{ job BulkJob }
+	bulkEventMsg   struct{ ev bulk.Event }
+	bulkEndMsg     struct{}
+	bulkTickMsg    struct{}
+)
+
+func startBulkCmd(bc BulkCanceller, actions []mde.MachineAction, comment string) tea.Cmd {
+	return func() tea.Msg {
+		return bulkStartedMsg{bc.Start(context.Background(), actions, comment)}
+	}
+}
+
+// nextEventCmd waits for the job's next event.
+func nextEventCmd(job BulkJob) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-job.Events()
+		if !ok {
+			return bulkEndMsg{}
+		}
+		return bulkEventMsg{ev}
+	}
+}
+
+// startBulk turns a confirmed form into a running job.
+func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model, tea.Cmd) {
+	if m.opts.Bulk == nil {
+		m.msg = footerMsg{footErr, "Bulk cancel is not available here."}
+		return m, nil
+	}
+	m.bulk = &bulkState{total: len(actions), outcomes: map[bulk.Outcome]int{}}
+	for _, a := range actions {
+		m.inFlight[a.ID] = true
+		m.setBusy(a.ID, true)
+	}
+	m.msg = footerMsg{footInfo, fmt.Sprintf("Cancelling %d actions, paced within the API's limits…", len(actions))}
+	return m, startBulkCmd(m.opts.Bulk, actions, comment)
+}
+
+func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.bulk == nil {
+		return m, nil
+	}
+	b := *m.bulk
+	m.bulk = &b
+	switch msg := msg.(type) {
+	case bulkStartedMsg:
+		b.job = msg.job
+		return m, nextEventCmd(b.job)
+	case bulkEndMsg:
+		b.finished = true
+		for id := range m.inFlight {
+			if m.marked[id] {
+				delete(m.inFlight, id)
+				m.setBusy(id, false)
+			}
+		}
+		m.msg = footerMsg{footOK, b.summary()}
+		if b.outcomes[bulk.Failed]+b.outcomes[bulk.Unknown] > 0 || len(b.notes) > 0 {
+			m.msg.kind = footErr
+		}
+		return m, nil
+	case bulkTickMsg:
+		if !b.until.IsZero() && m.opts.Now().Before(b.until) {
+			return m, bulkTick() // the countdown moves once a second while throttled
+		}
+		return m, nil
+	case bulkEventMsg:
+		cmd := m.applyBulkEvent(&b, msg.ev)
+		return m, tea.Batch(nextEventCmd(b.job), cmd)
+	}
+	return m, nil
+}
+
+func bulkTick() tea.Cmd {
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return bulkTickMsg{} })
+}
+
+func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
+	b.done = ev.Done
+	var cmd tea.Cmd
+	switch ev.Kind {
+	case bulk.Waiting:
+		b.until = ev.Until
+		cmd = bulkTick()
+	case bulk.Started:
+		b.until = time.Time{}
+	case bulk.Paused:
+		b.paused = true
+	case bulk.Resumed:
+		b.paused = false
+	case bulk.Done:
+		b.outcomes[ev.Outcome]++
+		delete(m.inFlight, ev.ID)
+		m.setBusy(ev.ID, false)
+		if ev.Action.ID == ev.ID {
+			m.known[ev.ID] = ev.Action
+			a := ev.Action
+			m.table.UpdateRow(ev.ID, func(r *actiontable.Row) {
+				marked := r.Marked
+				*r = actiontable.NewRow(a)
+				r.Marked = marked && ev.Outcome != bulk.Cancelled
+			})
+			if m.view == viewDetail && m.detail.ID() == ev.ID {
+				m.detail.SetAction(a, false)
+			}
+		}
+		if ev.Outcome == bulk.Cancelled {
+			m.setMark(ev.ID, false)
+		}
+		if ev.Err != nil {
+			m.failures[ev.ID] = explain(opCancel, ev.Err)
+		}
+		if ev.CompletedBeforeCancel {
+			b.notes = append(b.notes, fmt.Sprintf("%s on %s: Cancelled, but a command had already completed.",
+				format.TypeName(ev.Action), format.Device(ev.Action)))
+		}
+		m.recount()
+	case bulk.Verified:
+		for _, c := range ev.Changes {
+			b.notes = append(b.notes, fmt.Sprintf("Also changed on %s: %s %s → %s.", format.Device(c.After),
+				format.TypeName(c.After), format.Status(c.Before.Status), format.Status(c.After.Status)))
+		}
+	}
+	m.msg = footerMsg{footInfo, b.progress(m.opts.Now())}
+	return cmd
+}
+
+// progress is the one-line progress of a running job.
+func (b bulkState) progress(now time.Time) string {
+	const width = 20
+	filled := 0
+	if b.total > 0 {
+		filled = b.done * width / b.total
+	}
+	bar := "[" + strings.Repeat("#", filled) + strings.Repeat("-", width-filled) + "]"
+	s := fmt.Sprintf("Cancelling %d/%d %s %s", b.done, b.total, bar, b.counts())
+	switch {
+	case b.paused:
+		s += " · PAUSED (p resumes)"
+	case !b.until.IsZero() && now.Before(b.until):
+		s += fmt.Sprintf(" · throttled by the API: resuming in %ds", int(b.until.Sub(now).Seconds()+0.999))
+	}
+	return s + " · p pause · x stop the rest"
+}
+
+func (b bulkState) counts() string {
+	var parts []string
+	for _, o := range []struct {
+		o    bulk.Outcome
+		name string
+	}{{bulk.Cancelled, "cancelled"}, {bulk.SkippedFinal, "already finished"}, {bulk.Failed, "failed"},
+		{bulk.Unknown, "unknown"}, {bulk.Aborted, "not sent"}, {bulk.Duplicate, "duplicate"}} {
+		if n := b.outcomes[o.o]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, o.name))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (b bulkState) summary() string {
+	s := fmt.Sprintf("Bulk cancel finished: %s.", b.counts())
+	if n := b.outcomes[bulk.Failed] + b.outcomes[bulk.Unknown]; n > 0 {
+		s += " Failed rows keep their mark: enter shows why; c retries them."
+	}
+	for _, n := range b.notes {
+		s += " " + textsafe.Clean(n)
+	}
+	return s
+}
+
+// bulkKey handles the keys that steer a running job.
+func (m Model) bulkKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd, bool) {
+	if m.bulk == nil || m.bulk.finished || m.bulk.job == nil {
+		return m, nil, false
+	}
+	b := *m.bulk
+	m.bulk = &b
+	switch {
+	case key.Matches(msg, m.ctx.Keys.PauseBulk):
+		if b.paused {
+			b.job.Resume()
+		} else {
+			b.job.Pause()
+		}
+		return m, nil, true
+	case key.Matches(msg, m.ctx.Keys.StopBulk):
+		if !b.aborting {
+			b.aborting = true
+			b.job.Abort()
+			m.msg = footerMsg{footInfo, "Stopping: no new cancel is sent; the one under way finishes."}
+		}
+		return m, nil, true
+	}
+	return m, nil, false
+}

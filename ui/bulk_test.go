@@ -1,0 +1,197 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/bulk"
+)
+
+// fakeBulk records what it was asked and replays events the test sends.
+type fakeBulk struct {
+	mu      sync.Mutex
+	actions []mde.MachineAction
+	comment string
+	job     *fakeJob
+}
+
+type fakeJob struct {
+	events                 chan bulk.Event
+	pauses, resumes, stops int
+}
+
+func (j *fakeJob) Events() <-chan bulk.Event { return j.events }
+func (j *fakeJob) Pause()                    { j.pauses++ }
+func (j *fakeJob) Resume()                   { j.resumes++ }
+func (j *fakeJob) Abort()                    { j.stops++ }
+
+func (f *fakeBulk) Start(_ context.Context, actions []mde.MachineAction, comment string) BulkJob {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.actions, f.comment = actions, comment
+	f.job = &fakeJob{events: make(chan bulk.Event, 100)}
+	return f.job
+}
+
+// manyActions returns n open actions, oldest first.
+func manyActions(n int) []mde.MachineAction {
+	out := make([]mde.MachineAction, n)
+	for i := range out {
+		out[i] = mde.MachineAction{ID: fmt.Sprintf("id-%03d", i), Type: mde.TypeIsolate, Status: mde.StatusPending,
+			MachineID: fmt.Sprintf("m%02d", i%5), ComputerDNSName: fmt.Sprintf("host-%02d", i%5),
+			CreationDateTimeUtc: ts(time.Duration(n-i) * time.Minute), LastUpdateDateTimeUtc: ts(time.Hour)}
+	}
+	return out
+}
+
+func newBulkHarness(t *testing.T, n int) (*harness, *fakeBulk) {
+	fb := &fakeBulk{}
+	h := newHarness(t, &fakeService{actions: manyActions(n)}, func(o *Options) { o.Bulk = fb })
+	return h, fb
+}
+
+// deliver sends the job's next event to the model, as the runtime would.
+func (h *harness) deliver(fb *fakeBulk, ev bulk.Event) {
+	h.t.Helper()
+	fb.job.events <- ev
+	h.send(runCmd(nextEventCmd(fb.job)))
+}
+
+func TestBulkCancelOfMarkedActions(t *testing.T) {
+	h, fb := newBulkHarness(t, 4)
+	h.press("space", "space", "j", "space") // marks rows 0, 1 and 3
+	h.press("c")
+	if h.m.form == nil || len(h.m.form.Actions()) != 3 {
+		t.Fatal("c with marks did not open the form for the marked actions")
+	}
+	s := h.screen()
+	if !strings.Contains(s, "Cancel 3 actions on 3 devices") || !strings.Contains(s, "3 Isolate") {
+		t.Fatalf("bulk form does not state the count and types:\n%s", s)
+	}
+	h.typeText("wrong group")
+	h.press("enter")
+	if !strings.Contains(h.screen(), "Cancel these 3 actions (3 Isolate)? [y/N]") {
+		t.Fatalf("confirmation:\n%s", h.screen())
+	}
+	start := h.send(keyPress("y"))
+	h.send(runCmd(start)) // bulkStartedMsg
+	if fb.job == nil || len(fb.actions) != 3 || fb.comment != "wrong group" {
+		t.Fatalf("bulk started with %d actions, comment %q", len(fb.actions), fb.comment)
+	}
+	ids := []string{fb.actions[0].ID, fb.actions[1].ID, fb.actions[2].ID}
+	for _, r := range h.m.table.Rows() {
+		if r.Marked && !r.Busy {
+			t.Fatal("a marked row is not shown as being cancelled")
+		}
+	}
+	now := testNow
+	h.deliver(fb, bulk.Event{Kind: bulk.Started, ID: ids[0], Total: 3})
+	cancelled := fb.actions[0]
+	cancelled.Status, cancelled.CancellationRequestor = mde.StatusCancelled, "responder@contoso.com"
+	cancelled.LastUpdateDateTimeUtc = mde.Timestamp{Time: now}
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: ids[0], Outcome: bulk.Cancelled, Action: cancelled, Done: 1, Total: 3})
+	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: now.Add(37 * time.Second), Done: 1, Total: 3})
+	if s := h.screen(); !strings.Contains(s, "Cancelling 1/3") || !strings.Contains(s, "resuming in 37s") {
+		t.Fatalf("no progress or countdown:\n%s", s)
+	}
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: ids[1], Outcome: bulk.Failed, Action: fb.actions[1],
+		Err: &mde.APIError{StatusCode: 403, Code: "Forbidden"}, Done: 2, Total: 3})
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: ids[2], Outcome: bulk.SkippedFinal, Action: fb.actions[2], Done: 3, Total: 3})
+	h.send(runCmd(nextEventCmd(fb.job))) // nothing more:
+	close(fb.job.events)
+	h.send(runCmd(nextEventCmd(fb.job)))
+	if h.m.bulk == nil || !h.m.bulk.finished {
+		t.Fatal("the end of the job was not noticed")
+	}
+	s = strings.Join(strings.Fields(h.screen()), " ")
+	if !strings.Contains(s, "Bulk cancel finished: 1 cancelled, 1 already finished, 1 failed") {
+		t.Fatalf("summary:\n%s", h.screen())
+	}
+	for _, r := range h.m.table.Rows() {
+		switch r.Action.ID {
+		case ids[0]:
+			if r.Action.Status != mde.StatusCancelled || r.Marked || r.Busy {
+				t.Fatalf("cancelled row: %+v", r)
+			}
+		case ids[1]:
+			if !r.Marked || r.Busy {
+				t.Fatal("the failed row should keep its mark for a retry")
+			}
+		}
+	}
+	if !strings.Contains(h.m.failures[ids[1]], "permission missing (403)") {
+		t.Fatalf("failure reason not kept: %q", h.m.failures[ids[1]])
+	}
+}
+
+func TestBulkOfMoreThanTenAsksForTheCount(t *testing.T) {
+	h, fb := newBulkHarness(t, 12)
+	h.press("a", "c")
+	h.typeText("storm of isolations")
+	h.press("enter")
+	if !strings.Contains(h.screen(), "Type 12 and press enter") {
+		t.Fatalf("no typed confirmation:\n%s", h.screen())
+	}
+	for _, wrong := range []string{"y", "11", "120"} {
+		h.typeText(wrong)
+		h.press("enter")
+		if h.m.form == nil || fb.job != nil {
+			t.Fatalf("%q confirmed a bulk cancel of 12", wrong)
+		}
+		if !strings.Contains(h.screen(), "Type 12, the number of actions") {
+			t.Fatalf("no hint after %q:\n%s", wrong, h.screen())
+		}
+		for range wrong {
+			h.send(keyPress("backspace"))
+		}
+	}
+	h.typeText("12")
+	start := h.send(keyPress("enter"))
+	h.send(runCmd(start))
+	if fb.job == nil || len(fb.actions) != 12 {
+		t.Fatal("typing the count did not start the bulk cancel")
+	}
+}
+
+func TestBulkPauseStopAndQuitWarning(t *testing.T) {
+	h, fb := newBulkHarness(t, 3)
+	h.press("a", "c")
+	h.typeText("x")
+	h.press("enter")
+	h.send(runCmd(h.send(keyPress("y"))))
+	h.press("p")
+	h.deliver(fb, bulk.Event{Kind: bulk.Paused, Total: 3})
+	if fb.job.pauses != 1 || !strings.Contains(h.screen(), "PAUSED") {
+		t.Fatal("p did not pause")
+	}
+	h.press("p")
+	h.deliver(fb, bulk.Event{Kind: bulk.Resumed, Total: 3})
+	if fb.job.resumes != 1 {
+		t.Fatal("p did not resume")
+	}
+	h.press("x")
+	if fb.job.stops != 1 {
+		t.Fatal("x did not stop the rest")
+	}
+	h.press("q")
+	if !strings.Contains(h.m.msg.text, "press q again") {
+		t.Fatal("q quit during a bulk cancel without warning")
+	}
+	h.press("c")
+	if h.m.form != nil {
+		t.Fatal("a second cancel started during a bulk cancel")
+	}
+}
+
+func TestReadOnlyHasNoMarksOrBulk(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: manyActions(3)}, func(o *Options) { o.ReadOnly = true })
+	h.press("space", "a", "c")
+	if len(h.m.marked) != 0 || h.m.form != nil {
+		t.Fatal("marks or a cancel in read-only mode")
+	}
+}
