@@ -417,8 +417,8 @@ type bulkRunner struct {
 	budget *pace.Budget
 }
 
-func (b bulkRunner) Start(ctx context.Context, actions []mde.MachineAction, comment string) ui.BulkJob {
-	return bulk.Start(ctx, b.svc, actions, comment, bulk.Options{Clock: b.clock, Budget: b.budget, Verify: true})
+func (b bulkRunner) Start(ctx context.Context, actions, known []mde.MachineAction, comment string) ui.BulkJob {
+	return bulk.Start(ctx, b.svc, actions, comment, bulk.Options{Clock: b.clock, Budget: b.budget, Verify: true, Known: known})
 }
 
 // deviceSignIn adapts the device-code source to the UI's SignIn.

@@ -2,6 +2,7 @@ package mde
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/mdeactions/mdeactions/mde/pace"
 )
 
 // TokenSource supplies the bearer token for each request.
@@ -39,6 +42,7 @@ type Client struct {
 	ts        TokenSource
 	userAgent string
 	readOnly  bool
+	budgets   budgets // rate-limit pacing per endpoint; see WithBudgets
 
 	// Caps on response bodies; tests lower them.
 	maxListBody   int64
@@ -168,6 +172,11 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	if c.readOnly && method != http.MethodGet {
 		return nil, fmt.Errorf("%w: refused %s %s", ErrReadOnly, method, path)
 	}
+	// The budget first: a wait can be long, and the token should be fresh.
+	budget := c.budgetFor(method, path)
+	if err := waitBudget(ctx, budget, method, path); err != nil {
+		return nil, err
+	}
 	token, err := c.ts.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("mde: %s %s: getting a token: %w", method, path, err)
@@ -185,6 +194,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 			return nil, fmt.Errorf("mde: %s %s: the API refused the token (401) and getting a new one failed: %w", method, path, err)
 		}
 		token = fresh
+		if err := waitBudget(ctx, budget, method, path); err != nil {
+			return nil, err
+		}
 		if resp, err = c.do(ctx, method, u, body, token); err != nil {
 			return nil, err
 		}
@@ -194,6 +206,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		e := newAPIError(method, path, resp, b)
 		e.redact(token)
+		if e.StatusCode == http.StatusTooManyRequests {
+			budget.Backoff(cmp.Or(e.RetryAfter, DefaultRetryAfter))
+		}
 		return nil, e
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
@@ -288,4 +303,51 @@ func sizeText(n int64) string {
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d-byte", n)
+}
+
+// ---- Rate-limit budgets (see WithBudgets) ----
+
+// DefaultRetryAfter is the back-off applied to an endpoint's budget after a
+// 429 that carries no usable Retry-After. The API documents that a 429
+// carries one; 10 s is a conservative guess for when it does not, short
+// enough to show as a countdown.
+const DefaultRetryAfter = 10 * time.Second
+
+// budgets holds one pace.Budget per endpoint; nil means no pacing.
+type budgets struct{ list, get, cancel *pace.Budget }
+
+// WithBudgets paces the list, get and cancel endpoints with the given
+// budgets (any may be nil: that endpoint is not paced). Before each
+// request, the retry after a 401 included, the client waits on the
+// endpoint's budget; after a 429 it calls the budget's Backoff with the
+// answer's Retry-After (DefaultRetryAfter if it has none). The client never
+// retries a 429 itself: the caller gets the *APIError and decides.
+func WithBudgets(list, get, cancel *pace.Budget) Option {
+	return func(c *Client) { c.budgets = budgets{list, get, cancel} }
+}
+
+// budgetFor picks the budget of the endpoint a request goes to, from its
+// method and escaped path: GET …/machineactions is the list (next pages
+// included), GET …/machineactions/{id} a get, POST …/machineactions/{id}/cancel
+// a cancel.
+func (c *Client) budgetFor(method, path string) *pace.Budget {
+	segs := strings.Split(strings.ToLower(strings.TrimSuffix(path, "/")), "/")
+	n := len(segs)
+	switch {
+	case method == http.MethodGet && n >= 2 && segs[n-2] == "machineactions":
+		return c.budgets.get
+	case method == http.MethodGet && segs[n-1] == "machineactions":
+		return c.budgets.list
+	case method == http.MethodPost && n >= 3 && segs[n-1] == "cancel" && segs[n-3] == "machineactions":
+		return c.budgets.cancel
+	}
+	return nil
+}
+
+// waitBudget waits for room in b, if any.
+func waitBudget(ctx context.Context, b *pace.Budget, method, path string) error {
+	if err := b.Wait(ctx); err != nil {
+		return fmt.Errorf("mde: %s %s: waiting for the rate-limit budget: %w", method, path, err)
+	}
+	return nil
 }

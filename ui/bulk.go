@@ -19,7 +19,9 @@ import (
 // BulkCanceller starts paced bulk cancels (main wires it to mde/bulk with
 // the API client and the process's cancel budget).
 type BulkCanceller interface {
-	Start(ctx context.Context, actions []mde.MachineAction, comment string) BulkJob
+	// known is every action the list shows: what the job compares each
+	// device's re-read with, to report collateral changes.
+	Start(ctx context.Context, actions, known []mde.MachineAction, comment string) BulkJob
 }
 
 // BulkJob is a running bulk cancel.
@@ -50,9 +52,9 @@ type (
 	bulkTickMsg    struct{}
 )
 
-func startBulkCmd(bc BulkCanceller, actions []mde.MachineAction, comment string) tea.Cmd {
+func startBulkCmd(bc BulkCanceller, actions, known []mde.MachineAction, comment string) tea.Cmd {
 	return func() tea.Msg {
-		return bulkStartedMsg{bc.Start(context.Background(), actions, comment)}
+		return bulkStartedMsg{bc.Start(context.Background(), actions, known, comment)}
 	}
 }
 
@@ -79,7 +81,11 @@ func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model
 		m.setBusy(a.ID, true)
 	}
 	m.msg = footerMsg{footInfo, fmt.Sprintf("Cancelling %d actions, paced within the API's limits…", len(actions))}
-	return m, startBulkCmd(m.opts.Bulk, actions, comment)
+	known := make([]mde.MachineAction, 0, m.table.Len())
+	for _, r := range m.table.Rows() {
+		known = append(known, r.Action)
+	}
+	return m, startBulkCmd(m.opts.Bulk, actions, known, comment)
 }
 
 func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {

@@ -30,7 +30,7 @@ func (j *fakeJob) Pause()                    { j.pauses++ }
 func (j *fakeJob) Resume()                   { j.resumes++ }
 func (j *fakeJob) Abort()                    { j.stops++ }
 
-func (f *fakeBulk) Start(_ context.Context, actions []mde.MachineAction, comment string) BulkJob {
+func (f *fakeBulk) Start(_ context.Context, actions, known []mde.MachineAction, comment string) BulkJob {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions, f.comment = actions, comment
