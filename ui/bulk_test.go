@@ -75,7 +75,7 @@ func TestBulkCancelOfMarkedActions(t *testing.T) {
 	}
 	h.typeText("wrong group")
 	h.press("enter")
-	if !strings.Contains(h.screen(), "Cancel these 3 actions (3 Isolate)? [y/N]") {
+	if !strings.Contains(h.screen(), "Cancel these 3 actions? (3 Isolate) [y/N]") {
 		t.Fatalf("confirmation:\n%s", h.screen())
 	}
 	start := h.send(keyPress("y"))

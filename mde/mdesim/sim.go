@@ -50,6 +50,11 @@ type Options struct {
 	// instead of Principal. If nil, any non-empty "Bearer <token>" passes.
 	Authorize func(r *http.Request) (principal string, err error)
 
+	// Observe, if set, is told of every answered request: the endpoint
+	// ("" for an unknown path), the action id (for get and cancel), the
+	// status sent and the clock's time. Tests use it to check pacing.
+	Observe func(endpoint, id string, status int, at time.Time)
+
 	ContextBase string // base of "@odata.context"; "" => "https://api.security.microsoft.com"
 }
 
@@ -60,6 +65,7 @@ type Simulator struct {
 	contextBase string
 	principal   string
 	authorize   func(r *http.Request) (string, error)
+	observe     func(endpoint, id string, status int, at time.Time)
 	pageSize    int
 	limiters    map[string]*limiter // nil: no limits
 	requests    map[string]*atomic.Int64
@@ -86,6 +92,7 @@ func New(opts Options) *Simulator {
 		contextBase: strings.TrimSuffix(cmp.Or(opts.ContextBase, "https://api.security.microsoft.com"), "/"),
 		principal:   cmp.Or(opts.Principal, "responder@contoso.com"),
 		authorize:   opts.Authorize,
+		observe:     opts.Observe,
 		pageSize:    cmp.Or(opts.PageSize, maxTop),
 		requests:    map[string]*atomic.Int64{},
 		throttled:   map[string]*atomic.Int64{},
@@ -228,6 +235,12 @@ func (s *Simulator) Throttled(endpoint string) int {
 // ServeHTTP serves /api/machineactions, /api/machineactions/{id} and
 // /api/machineactions/{id}/cancel (and the same under /api/v1.0/).
 func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.observe != nil {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		endpoint, id := route(r.URL.Path)
+		defer func() { s.observe(endpoint, id, rec.status, s.clock.Now()) }()
+		w = rec
+	}
 	endpoint, id := route(r.URL.Path)
 	if endpoint != "" {
 		s.requests[endpoint].Add(1)
@@ -266,6 +279,17 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case EndpointCancel:
 		s.serveCancel(w, r, id, principal)
 	}
+}
+
+// statusRecorder remembers the status a handler sent.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 // route maps a path to an endpoint and action id. Path segments are

@@ -183,8 +183,8 @@ func (m Model) View() string {
 	case StageConfirm:
 		lines = append(lines, fit("Comment: "+m.Comment()))
 		if m.typed() {
-			lines = append(lines, st.Error.Render(fit(question+" Type "+strconv.Itoa(len(m.actions))+" and press enter:")))
-			input := m.count.View()
+			lines = append(lines, st.Error.Render(fit(question)))
+			input := "Type " + strconv.Itoa(len(m.actions)) + " and press enter " + m.count.View()
 			if m.hint != "" {
 				input += "  " + st.Error.Render(m.hint)
 			} else {
@@ -240,5 +240,5 @@ func (m Model) describe() (title, about, question string) {
 	n := len(m.actions)
 	return fmt.Sprintf("Cancel %d actions on %d devices", n, len(devices)),
 		strings.Join(parts, ", "),
-		fmt.Sprintf("Cancel these %d actions (%s)?", n, strings.Join(parts, ", "))
+		fmt.Sprintf("Cancel these %d actions? (%s)", n, strings.Join(parts, ", "))
 }
