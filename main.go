@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,6 +153,7 @@ type warnings struct {
 	list []string
 	out  io.Writer
 	hold bool
+	ui   chan string // while held, warnings also go to the TUI's footer
 }
 
 func (w *warnings) add(s string) {
@@ -159,6 +161,10 @@ func (w *warnings) add(s string) {
 	defer w.mu.Unlock()
 	if w.hold {
 		w.list = append(w.list, s)
+		select {
+		case w.ui <- s:
+		default: // the footer is behind; the list still has it
+		}
 		return
 	}
 	fmt.Fprintln(w.out, "mdeactions: warning:", s)
@@ -175,7 +181,7 @@ func (w *warnings) flush() {
 
 // setup turns the flags into a token source and an API base URL.
 func setup(cmd *cobra.Command, f flags) (*env, error) {
-	e := &env{warnings: &warnings{out: cmd.ErrOrStderr()}}
+	e := &env{warnings: &warnings{out: cmd.ErrOrStderr(), ui: make(chan string, 16)}}
 	limits, err := pace.ParseLimits(f.rateLimits)
 	if err != nil {
 		return nil, fmt.Errorf("--rate-limits: %w", err)
@@ -184,16 +190,18 @@ func setup(cmd *cobra.Command, f flags) (*env, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone() // keeps HTTPS_PROXY
 	e.hc = &http.Client{Transport: transport, Timeout: f.timeout + 5*time.Second}
 
-	mode := f.auth
-	if mode == "" && f.tokenEnv != "" {
-		mode = string(auth.ModeTokenEnv)
-	}
+	mode := cfgMode(f)
 	cloud, err := auth.LookupCloud(f.cloud)
 	if err != nil {
 		return nil, fmt.Errorf("--cloud: %w", err)
 	}
+	discoveryOff := false
 	if f.authorityHost != "" {
 		cloud.AuthorityHost = f.authorityHost
+		// MSAL validates an unknown sign-in host with Microsoft's instance
+		// discovery (on login.microsoftonline.com): for a host of one's own
+		// that would both fail and leave the network the user chose.
+		discoveryOff = !knownLoginHost(f.authorityHost)
 	}
 	if f.scope != "" {
 		cloud.Scope = f.scope
@@ -222,8 +230,9 @@ func setup(cmd *cobra.Command, f flags) (*env, error) {
 		NoCache:                 f.noCache,
 		// A timeout of its own: MSAL's 30 s applies only to requests whose
 		// context has no deadline, and device-code polling has one.
-		HTTPClient: &http.Client{Transport: transport, Timeout: 60 * time.Second},
-		Warn:       e.warnings.add,
+		HTTPClient:               &http.Client{Transport: transport, Timeout: 60 * time.Second},
+		DisableInstanceDiscovery: discoveryOff,
+		Warn:                     e.warnings.add,
 	}
 
 	if f.demo {
@@ -297,6 +306,26 @@ func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
 	cfg.HTTPClient = entra.Client()
 	cfg.DisableInstanceDiscovery = true
 	cfg.CacheDir = dir
+	switch auth.Mode(mode) {
+	case auth.ModeSecret:
+		// The fake takes any secret: the demo brings one.
+		getenv := cfg.Getenv
+		cfg.Getenv = func(k string) string {
+			if k == "AZURE_CLIENT_SECRET" && f.secretFile == "" {
+				return "demo-secret"
+			}
+			if getenv != nil {
+				return getenv(k)
+			}
+			return os.Getenv(k)
+		}
+	case auth.ModeManagedIdentity:
+		// MSAL finds a managed identity through the environment; point it
+		// at the fake, never at the real metadata service.
+		os.Setenv("IDENTITY_ENDPOINT", entra.ManagedIdentityEndpoint())
+		os.Setenv("IDENTITY_HEADER", entra.ManagedIdentityHeader())
+		cfg.TenantID, cfg.ClientID = "", ""
+	}
 	e.about = "demo sign-in service at " + hostOf(entra.URL()) + " · it approves the code by itself after a few seconds"
 	return nil
 }
@@ -341,9 +370,11 @@ func runTUI(cmd *cobra.Command, f flags) error {
 		uopts.Bulk = bulkRunner{svc: client, clock: clock, budget: cancelBudget}
 	}
 	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
-		uopts.SignIn = &deviceSignIn{src: dc}
+		uopts.SignIn = &deviceSignIn{src: dc, open: map[*auth.SignIn]bool{}}
 		uopts.SignInAbout = e.about
 	}
+	uopts.ExplainToken = auth.Explain
+	uopts.Warnings = e.warnings.ui
 	popts := []tea.ProgramOption{tea.WithOutput(cmd.OutOrStdout())}
 	if mono {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
@@ -367,6 +398,10 @@ func runLogin(cmd *cobra.Command, f flags) error {
 	defer stop()
 	if e.source == nil {
 		return errors.New("login: the demo without --auth needs no sign-in; try mdeactions --demo --auth devicecode login")
+	}
+	if auth.Mode(cfgMode(f)) == auth.ModeTokenEnv {
+		fmt.Fprintf(cmd.OutOrStdout(), "Nothing to sign in with --auth token-env: the token in %s is sent as it is (it is checked by the API at the first call).\n", orDefault(f.tokenEnv, auth.DefaultTokenEnv))
+		return nil
 	}
 	dc, ok := e.source.(*auth.DeviceCodeSource)
 	if !ok {
@@ -421,11 +456,14 @@ func (b bulkRunner) Start(ctx context.Context, actions, known []mde.MachineActio
 	return bulk.Start(ctx, b.svc, actions, comment, bulk.Options{Clock: b.clock, Budget: b.budget, Verify: true, Known: known})
 }
 
-// deviceSignIn adapts the device-code source to the UI's SignIn.
+// deviceSignIn adapts the device-code source to the UI's SignIn. It keeps
+// every sign-in it started until it ends, so that Abort can let go of all of
+// them (each holds the token cache's lock).
 type deviceSignIn struct {
-	src *auth.DeviceCodeSource
-	mu  sync.Mutex
-	cur *auth.SignIn
+	src  *auth.DeviceCodeSource
+	mu   sync.Mutex
+	cur  *auth.SignIn
+	open map[*auth.SignIn]bool
 }
 
 func (d *deviceSignIn) Ready(ctx context.Context) (string, bool, error) {
@@ -445,6 +483,7 @@ func (d *deviceSignIn) Start(ctx context.Context) (signin.Prompt, error) {
 	}
 	d.mu.Lock()
 	d.cur = si
+	d.open[si] = true
 	d.mu.Unlock()
 	if si.AlreadySignedIn {
 		// Another terminal signed in while this one waited for the lock:
@@ -462,6 +501,9 @@ func (d *deviceSignIn) Wait(ctx context.Context) (string, error) {
 		return "", errors.New("no sign-in was started")
 	}
 	account, err := si.Wait(ctx)
+	d.mu.Lock()
+	delete(d.open, si)
+	d.mu.Unlock()
 	if err != nil {
 		return "", errors.New(auth.Explain(err))
 	}
@@ -470,10 +512,10 @@ func (d *deviceSignIn) Wait(ctx context.Context) (string, error) {
 
 func (d *deviceSignIn) Abort() {
 	d.mu.Lock()
-	si := d.cur
-	d.cur = nil
+	open := d.open
+	d.cur, d.open = nil, map[*auth.SignIn]bool{}
 	d.mu.Unlock()
-	if si != nil {
+	for si := range open {
 		si.Abort()
 	}
 }
@@ -483,6 +525,32 @@ func (d *deviceSignIn) Abort() {
 // for values such as "yes".
 func monochrome(flag bool, getenv func(string) string) bool {
 	return flag || getenv("NO_COLOR") != ""
+}
+
+// knownLoginHost reports whether h is one of Microsoft's sign-in hosts,
+// which MSAL's instance discovery knows.
+func knownLoginHost(h string) bool {
+	switch strings.ToLower(hostOf(h)) {
+	case "login.microsoftonline.com", "login.microsoft.com", "login.windows.net",
+		"login.microsoftonline.us", "login.usgovcloudapi.net", "login-us.microsoftonline.com":
+		return true
+	}
+	return false
+}
+
+// cfgMode is the auth mode the flags ask for.
+func cfgMode(f flags) string {
+	if f.auth == "" && f.tokenEnv != "" {
+		return string(auth.ModeTokenEnv)
+	}
+	return f.auth
+}
+
+func orDefault(v, d string) string {
+	if v != "" {
+		return v
+	}
+	return d
 }
 
 func orEnv(v, name string) string {

@@ -179,7 +179,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	token, err := c.ts.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("mde: %s %s: getting a token: %w", method, path, err)
+		return nil, fmt.Errorf("mde: %s %s: %w: %w", method, path, ErrToken, err)
 	}
 	resp, err := c.do(ctx, method, u, body, token)
 	if err != nil {

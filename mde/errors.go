@@ -15,6 +15,11 @@ import (
 // than GET made by a client built WithReadOnly.
 var ErrReadOnly = errors.New("mde: read-only mode")
 
+// ErrToken is wrapped by the error of a request that was not sent because
+// no token could be had (sign-in failed, expired, or was never done); the
+// error it wraps is the token source's.
+var ErrToken = errors.New("getting a token")
+
 // ErrBadAnswer is wrapped by the errors of a request that the API answered
 // with a success status but a body that could not be read as what was
 // asked for. For a cancel it means the cancel may well have been applied.

@@ -160,7 +160,7 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 			m.setMark(ev.ID, false)
 		}
 		if ev.Err != nil {
-			m.failures[ev.ID] = explain(opCancel, ev.Err)
+			m.failures[ev.ID] = explain(opCancel, ev.Err, m.opts.ExplainToken)
 		}
 		if ev.CompletedBeforeCancel {
 			b.notes = append(b.notes, fmt.Sprintf("%s on %s: Cancelled, but a command had already completed.",

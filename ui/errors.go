@@ -21,12 +21,15 @@ const (
 )
 
 // explain turns an error from the service into plain words with what to do
-// next.
-func explain(op operation, err error) string {
+// next. tokenWords, if set, explains a token source's errors.
+func explain(op operation, err error, tokenWords func(error) string) string {
 	if err == nil {
 		return ""
 	}
 	what := map[operation]string{opList: "Listing the actions", opCancel: "The cancel"}[op]
+	if errors.Is(err, mde.ErrToken) {
+		return "Signing in failed, so nothing was sent: " + tokenText(err, tokenWords)
+	}
 	if errors.Is(err, mde.ErrReadOnly) {
 		return what + " was refused: the tool runs read-only."
 	}
@@ -89,4 +92,18 @@ func explain(op operation, err error) string {
 		return what + " failed: cannot reach the API (" + textsafe.Clean(err.Error()) + "). Check the network or proxy and press r."
 	}
 	return what + " failed: " + textsafe.Clean(err.Error())
+}
+
+// tokenText is the sign-in error without the client's prefixes.
+func tokenText(err error, tokenWords func(error) string) string {
+	inner := err
+	if u, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := u.Unwrap(); len(errs) == 2 {
+			inner = errs[1] // mde wraps ErrToken and the source's error
+		}
+	}
+	if tokenWords != nil {
+		return textsafe.Clean(tokenWords(inner))
+	}
+	return textsafe.Clean(inner.Error())
 }

@@ -63,6 +63,12 @@ type Options struct {
 	// RefreshEvery reloads the list on its own (0: never). It pauses while
 	// a prompt is open and never runs two loads at once.
 	RefreshEvery time.Duration
+	// ExplainToken puts a token source's errors in plain words (auth.Explain).
+	ExplainToken func(error) string
+	// Warnings brings warnings of the layers below (a corrupt token cache
+	// moved aside, a wait for another sign-in) to the footer while the UI
+	// owns the terminal.
+	Warnings <-chan string
 	// Bulk runs paced bulk cancels of the marked actions (nil: only one
 	// action at a time).
 	Bulk BulkCanceller
@@ -124,6 +130,7 @@ type Model struct {
 	signIn   *signin.Model
 	signGen  int
 	stopWait context.CancelFunc
+	tryCtx   context.Context
 	account  string
 }
 
@@ -162,7 +169,7 @@ func New(opts Options) Model {
 		v := signin.New(ctx, opts.SignInAbout)
 		si = &v
 	}
-	return Model{
+	m := Model{
 		signIn:   si,
 		opts:     opts,
 		ctx:      ctx,
@@ -177,6 +184,10 @@ func New(opts Options) Model {
 		failures: map[string]string{},
 		counts:   map[mde.ActionStatus]int{},
 	}
+	if m.signIn != nil {
+		m.newTry()
+	}
+	return m
 }
 
 // Messages the commands send back.
@@ -203,10 +214,28 @@ var openQuery = mde.Query{Statuses: []mde.ActionStatus{mde.StatusPending, mde.St
 
 // Init signs in if needed, else starts the first load.
 func (m Model) Init() tea.Cmd {
+	warn := m.waitWarning()
 	if m.signIn != nil {
-		return m.readyCmd(m.signGen)
+		return tea.Batch(m.readyCmd(m.signGen), warn)
 	}
-	return m.loadCmd(m.gen)
+	return tea.Batch(m.loadCmd(m.gen), warn)
+}
+
+// warningMsg is a warning from the layers below, for the footer.
+type warningMsg string
+
+func (m Model) waitWarning() tea.Cmd {
+	ch := m.opts.Warnings
+	if ch == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		w, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return warningMsg(w)
+	}
 }
 
 // tickMsg is the automatic refresh's timer; seq drops timers of an older
@@ -283,6 +312,9 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.scheduleRefresh()
 	case tickMsg:
 		return m.onTick(msg)
+	case warningMsg:
+		m.msg = footerMsg{footErr, "Warning: " + textsafe.Clean(string(msg))}
+		return m, m.waitWarning()
 	case bulkStartedMsg, bulkEventMsg, bulkEndMsg, bulkTickMsg:
 		return m.onBulk(msg)
 	case cancelledMsg:
@@ -528,7 +560,7 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	}
 	m.loading = false
 	if msg.err != nil {
-		m.loadErr = explain(opList, msg.err)
+		m.loadErr = explain(opList, msg.err, m.opts.ExplainToken)
 		m.msg = footerMsg{}
 		if m.table.Len() > 0 { // else the body shows it
 			m.msg = footerMsg{footErr, m.loadErr}
@@ -575,7 +607,7 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 	m.quitArm = false
 	m.setBusy(msg.id, false)
 	if msg.err != nil {
-		m.msg = footerMsg{footErr, explain(opCancel, msg.err) + " Your comment is kept (press c to retry)."}
+		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken) + " Your comment is kept (press c to retry)."}
 		return m
 	}
 	delete(m.drafts, msg.id)
@@ -755,6 +787,8 @@ func (m Model) header() string {
 	endpoint := " · " + m.opts.Endpoint
 	var rights []string
 	switch {
+	case m.signIn != nil && (m.signIn.Stage == signin.Failed || m.signIn.Stage == signin.Aborted):
+		rights = []string{"not signed in", ""}
 	case m.signIn != nil:
 		rights = []string{"signing in", ""}
 	case m.loading:

@@ -30,10 +30,22 @@ type (
 	}
 )
 
+// newTry starts a sign-in try: its context is cancelled by esc, q, or the
+// next try, so that nothing of an abandoned try keeps running (or keeps
+// the token cache's lock).
+func (m *Model) newTry() context.Context {
+	if m.stopWait != nil {
+		m.stopWait()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.tryCtx, m.stopWait = ctx, cancel
+	return ctx
+}
+
 func (m Model) readyCmd(gen int) tea.Cmd {
-	si, timeout := m.opts.SignIn, m.opts.Timeout
+	si, timeout, try := m.opts.SignIn, m.opts.Timeout, m.tryCtx
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := context.WithTimeout(try, timeout)
 		defer cancel()
 		account, ok, err := si.Ready(ctx)
 		return readyMsg{gen, account, ok, err}
@@ -41,9 +53,9 @@ func (m Model) readyCmd(gen int) tea.Cmd {
 }
 
 func (m Model) startCmd(gen int) tea.Cmd {
-	si, timeout := m.opts.SignIn, m.opts.Timeout
+	si, timeout, try := m.opts.SignIn, m.opts.Timeout, m.tryCtx
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		ctx, cancel := context.WithTimeout(try, timeout)
 		defer cancel()
 		p, err := si.Start(ctx)
 		return startedMsg{gen, p, err}
@@ -75,11 +87,17 @@ func (m Model) onSignIn(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case msg.ok:
 			return m.signedIn(msg.account)
 		default:
+			si.Stage = signin.Requesting
 			m.signIn = &si
 			return m, m.startCmd(m.signGen)
 		}
 	case startedMsg:
 		if msg.gen != m.signGen {
+			if msg.err == nil {
+				// The code came for a try given up meanwhile: let it go,
+				// or it would keep the token cache's lock.
+				return m, abortCmd(m.opts.SignIn)
+			}
 			return m, nil
 		}
 		if msg.err != nil {
@@ -91,10 +109,8 @@ func (m Model) onSignIn(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		// No code: someone signed in meanwhile (another terminal);
 		// Wait answers at once.
-		ctx, cancel := context.WithCancel(context.Background())
-		m.stopWait = cancel
 		m.signIn = &si
-		return m, waitCmd(m.opts.SignIn, ctx, m.signGen)
+		return m, waitCmd(m.opts.SignIn, m.tryCtx, m.signGen)
 	case signedInMsg:
 		if msg.gen != m.signGen {
 			return m, nil
@@ -126,7 +142,7 @@ func (m Model) signInKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Quit):
 		m.abortSignIn()
 		return m, tea.Sequence(abortCmd(m.opts.SignIn), tea.Quit)
-	case key.Matches(msg, k.Back) && (si.Stage == signin.Checking || si.Stage == signin.Waiting):
+	case key.Matches(msg, k.Back) && (si.Stage == signin.Checking || si.Stage == signin.Requesting || si.Stage == signin.Waiting):
 		m.abortSignIn()
 		si.Stage = signin.Aborted
 		m.signIn = &si
@@ -135,6 +151,7 @@ func (m Model) signInKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.signGen++
 		si.Stage, si.Err = signin.Checking, ""
 		m.signIn = &si
+		m.newTry()
 		return m, m.readyCmd(m.signGen)
 	}
 	return m, nil

@@ -23,6 +23,8 @@ type fakeSignIn struct {
 	waitErr   error
 	block     bool // Wait blocks until its context is cancelled
 	noCode    bool // another terminal signed in meanwhile: no code to show
+	slowStart bool // Start blocks until its context ends
+	startCtx  bool // Start saw its context end
 	starts    int
 	aborts    int
 	waitCtxOK bool
@@ -37,7 +39,14 @@ func (f *fakeSignIn) Ready(context.Context) (string, bool, error) {
 	return "alex@contoso.com", f.cached, nil
 }
 
-func (f *fakeSignIn) Start(context.Context) (signin.Prompt, error) {
+func (f *fakeSignIn) Start(ctx context.Context) (signin.Prompt, error) {
+	if f.slowStart {
+		<-ctx.Done()
+		f.mu.Lock()
+		f.startCtx = true
+		f.mu.Unlock()
+		return signin.Prompt{}, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.starts++
@@ -206,5 +215,62 @@ func TestSignInByAnotherTerminalShowsNoEmptyCode(t *testing.T) {
 	h.runAll(wait)
 	if h.m.signIn != nil || h.m.table.Len() != 3 {
 		t.Fatal("did not continue into the list")
+	}
+}
+
+// Found by a tester: esc while the code was being requested left that
+// request (and the token cache's lock) running.
+func TestEscWhileRequestingTheCodeStopsTheRequest(t *testing.T) {
+	si := &fakeSignIn{slowStart: true}
+	h := newSignInHarness(t, si)
+	start := h.send(h.m.Init()())
+	if h.m.signIn.Stage != signin.Requesting || !strings.Contains(h.screen(), "asking Microsoft Entra ID for a sign-in code") {
+		t.Fatalf("stage %v:\n%s", h.m.signIn.Stage, h.screen())
+	}
+	done := make(chan tea.Msg)
+	go func() { done <- start() }()
+	h.run(h.send(keyPress("esc")))
+	select {
+	case late := <-done:
+		h.send(late)
+	case <-time.After(5 * time.Second):
+		t.Fatal("esc did not stop the code request")
+	}
+	if !si.startCtx || h.m.signIn.Stage != signin.Aborted {
+		t.Fatal("the request was not cancelled, or the screen moved on")
+	}
+	if !strings.Contains(h.screen(), "not signed in") {
+		t.Fatalf("header after an abort:\n%s", h.screen())
+	}
+}
+
+func TestACodeForAnAbandonedTryIsLetGo(t *testing.T) {
+	si := &fakeSignIn{}
+	h := newSignInHarness(t, si)
+	h.send(h.m.Init()()) // ready: not signed in, Start next
+	h.send(keyPress("esc"))
+	cmd := h.send(startedMsg{gen: 0, prompt: signin.Prompt{Code: "LATE"}})
+	if cmd == nil {
+		t.Fatal("a late code was ignored without letting it go")
+	}
+	cmd()
+	if si.aborts < 1 {
+		t.Fatal("the late sign-in was not aborted")
+	}
+}
+
+func TestWarningsReachTheFooter(t *testing.T) {
+	ch := make(chan string, 1)
+	ch <- "the token cache was corrupt; it was moved aside"
+	svc := &fakeService{actions: sampleActions()}
+	h := &harness{t: t, svc: svc, m: New(Options{Service: svc, Warnings: ch, Mono: true, Now: func() time.Time { return testNow }})}
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for _, c := range h.m.Init()().(tea.BatchMsg) {
+		if msg := runCmd(c); msg != nil {
+			h.send(msg)
+		}
+	}
+	if !strings.Contains(h.m.msg.text, "Warning: the token cache was corrupt") {
+		t.Fatalf("footer = %q", h.m.msg.text)
 	}
 }

@@ -27,10 +27,11 @@ type Stage int
 
 // The stages.
 const (
-	Checking Stage = iota // looking for a cached sign-in
-	Waiting               // the code is shown; polling
-	Failed                // it went wrong; Err says why
-	Aborted               // the person pressed esc
+	Checking   Stage = iota // looking for a cached sign-in
+	Requesting              // asking the identity provider for a code
+	Waiting                 // the code is shown; polling
+	Failed                  // it went wrong; Err says why
+	Aborted                 // the person pressed esc
 )
 
 // Model is the sign-in screen.
@@ -67,6 +68,8 @@ func (m Model) View(height int) string {
 	switch m.Stage {
 	case Checking:
 		lines = append(lines, fit("  Looking for a saved sign-in…"))
+	case Requesting:
+		lines = append(lines, fit("  No saved sign-in: asking Microsoft Entra ID for a sign-in code…"))
 	case Waiting:
 		url := textsafe.Clean(m.Prompt.URL)
 		code := textsafe.Clean(m.Prompt.Code)
