@@ -114,7 +114,7 @@ func TestTmuxCancelFirstPending(t *testing.T) {
 		if first < 0 && strings.HasPrefix(l, "> ") {
 			first = i
 		}
-		if first >= 0 && target < 0 && regexp.MustCompile(`^[> ][ *] \S.{10} Pending `).MatchString(l) {
+		if first >= 0 && target < 0 && regexp.MustCompile(`^[> ][ *][ DL] \S.{10} Pending `).MatchString(l) {
 			target = i
 		}
 	}
@@ -128,7 +128,7 @@ func TestTmuxCancelFirstPending(t *testing.T) {
 		return strings.Contains(cursorLine(sc), " Pending ")
 	})
 	picked := cursorLine(row)
-	device := strings.Fields(picked[3+12+11:])[0] // the DEVICE column
+	device := strings.Fields(picked[4+12+11:])[0] // the DEVICE column
 
 	s.keys("c")
 	s.waitFor("the comment prompt", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "Comment (required") })

@@ -414,6 +414,12 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		if key.Matches(msg, k.Open) {
 			if r, ok := m.table.Selected(); ok {
+				m.msg = footerMsg{}
+				if why, failed := m.failures[r.Action.ID]; failed {
+					m.msg = footerMsg{footErr, "Last cancel: " + why}
+				} else if t := flagText(r); t != "" {
+					m.msg = footerMsg{footInfo, t}
+				}
 				m.detail = detail.New(m.ctx, r.Action)
 				m.detail.SetAction(r.Action, r.Busy)
 				m.view = viewDetail
@@ -663,6 +669,51 @@ func (m *Model) recount() {
 	for _, r := range m.table.Rows() {
 		m.counts[r.Action.Status]++
 	}
+	m.flag()
+}
+
+// flag sets the triage flags: duplicates (the same type open twice on one
+// device) and live responses that block new ones on their device.
+func (m *Model) flag() {
+	type key struct {
+		device string
+		typ    mde.ActionType
+	}
+	open := map[key]int{}
+	for _, r := range m.table.Rows() {
+		if r.Action.Status.Open() {
+			open[key{deviceKey(r.Action), r.Action.Type}]++
+		}
+	}
+	m.table.Each(func(r *actiontable.Row) {
+		a := r.Action
+		r.Flag = ' '
+		switch {
+		case !a.Status.Open():
+		case open[key{deviceKey(a), a.Type}] > 1:
+			r.Flag = 'D'
+		case a.Type == mde.TypeLiveResponse:
+			r.Flag = 'L'
+		}
+	})
+}
+
+// flagText says in words what a row's triage flag means.
+func flagText(r actiontable.Row) string {
+	switch r.Flag {
+	case 'D':
+		return "D: another open " + format.TypeName(r.Action) + " is on " + format.Device(r.Action) + " (a duplicate)."
+	case 'L':
+		return "L: this open live response blocks new live response sessions on " + format.Device(r.Action) + "."
+	}
+	return ""
+}
+
+func deviceKey(a mde.MachineAction) string {
+	if a.MachineID != "" {
+		return strings.ToLower(a.MachineID)
+	}
+	return strings.ToLower(a.ComputerDNSName)
 }
 
 const formHeight = 7
@@ -730,7 +781,8 @@ func (m Model) render() string {
 	case m.signIn != nil:
 		parts = append(parts, m.signIn.View(body))
 	case m.view == viewHelp:
-		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+st.Muted.Render("? or esc: close help"), body))
+		legend := "Marker column: > cursor · * marked · D duplicate (same type open twice on the device) · L live response that blocks new ones on the device"
+		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+lipgloss.NewStyle().Width(w).Render(legend)+"\n\n"+st.Muted.Render("? or esc: close help"), body))
 	case m.view == viewDetail:
 		parts = append(parts, m.detail.View())
 	case m.loading && m.table.Len() == 0:

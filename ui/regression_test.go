@@ -93,7 +93,7 @@ func TestLongErrorsWrapInTheFooter(t *testing.T) {
 	if n := len(strings.Split(h.m.View().Content, "\n")); n != 24 {
 		t.Fatalf("screen has %d lines, want 24", n)
 	}
-	if h.m.table.Cursor() != 0 || !strings.Contains(s, ">  Isolate") {
+	if h.m.table.Cursor() != 0 || !strings.Contains(s, ">   Isolate") {
 		t.Fatal("the cursor row is not visible with a long footer")
 	}
 }
@@ -269,7 +269,7 @@ func TestMarksSurviveRefreshAndShowWithoutColour(t *testing.T) {
 		t.Fatal("space did not mark the row and move down")
 	}
 	s := h.screen()
-	if !strings.Contains(s, " * Isolate") || !strings.Contains(s, "1 marked") {
+	if !strings.Contains(s, " *  Isolate") || !strings.Contains(s, "1 marked") {
 		t.Fatalf("mark not visible without colour:\n%s", s)
 	}
 	h.press("r")
@@ -283,5 +283,37 @@ func TestMarksSurviveRefreshAndShowWithoutColour(t *testing.T) {
 	h.press("u")
 	if h.m.markedCount() != 0 || len(h.m.marked) != 0 {
 		t.Fatal("u did not clear the marks")
+	}
+}
+
+func TestTriageFlagsDuplicatesAndLiveResponseBlockers(t *testing.T) {
+	acts := sampleActions()
+	dup := acts[1] // a second open Isolate on ws-fin-0231
+	dup.ID, dup.CreationDateTimeUtc = "dup", ts(time.Hour)
+	acts = append(acts, dup)
+	h := newHarness(t, &fakeService{actions: acts}, nil)
+	flags := map[string]rune{}
+	for _, r := range h.m.table.Rows() {
+		flags[r.Action.ID] = r.Flag
+	}
+	if flags["dup"] != 'D' || flags[acts[1].ID] != 'D' || flags[acts[2].ID] != 'L' || flags[acts[0].ID] != ' ' {
+		t.Fatalf("flags = %q", flags)
+	}
+	s := h.screen()
+	if !strings.Contains(s, "> D Isolate") || !strings.Contains(s, "  L Live resp.") {
+		t.Fatalf("flags not drawn:\n%s", s)
+	}
+	h.press("enter")
+	if !strings.Contains(h.m.msg.text, "another open Isolate (Full) is on ws-fin-0231.contoso.local") {
+		t.Fatalf("flag not explained: %q", h.m.msg.text)
+	}
+	// Once one of the pair is cancelled, the other is no duplicate.
+	h.press("esc", "c")
+	h.typeText("dup")
+	h.press("enter", "y")
+	for _, r := range h.m.table.Rows() {
+		if r.Action.ID == "dup" && r.Flag != ' ' {
+			t.Fatalf("the remaining Isolate is still flagged %q", r.Flag)
+		}
 	}
 }

@@ -27,6 +27,10 @@ type Row struct {
 	Busy bool
 	// Marked is set when the user marked the row for a bulk cancel.
 	Marked bool
+	// Flag is a triage hint in the marker column: 'D' another open action
+	// of the same type is on the same device, 'L' an open live response
+	// that blocks new ones on its device; ' ' none.
+	Flag rune
 }
 
 // NewRow builds a row from an action, cleaning every string once.
@@ -91,6 +95,13 @@ func (m *Model) UpdateRow(id string, fn func(*Row)) bool {
 		}
 	}
 	return found
+}
+
+// Each calls fn on every row, to change them in place.
+func (m *Model) Each(fn func(*Row)) {
+	for i := range m.rows {
+		fn(&m.rows[i])
+	}
 }
 
 // Len is the number of rows.
@@ -171,7 +182,7 @@ const MinWidth = 60
 type layout struct{ typ, status, device, requestor, age, comment int }
 
 const (
-	markerW = 3
+	markerW = 4
 	typeW   = 11
 	statusW = 10
 	ageW    = 6
@@ -230,7 +241,7 @@ func (m Model) View() string {
 	st := m.ctx.Styles
 	l := computeLayout(m.width)
 	var b strings.Builder
-	title := "   " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) +
+	title := "    " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) +
 		l.tail("DEVICE", "REQUESTOR", "AGE", "COMMENT")
 	b.WriteString(st.ColumnTitle.Render(format.Fit(title, m.width)))
 	now := m.ctx.Now()
@@ -239,16 +250,18 @@ func (m Model) View() string {
 		r := &m.rows[i]
 		b.WriteByte('\n')
 		// The marker column says, without colour, which row is under the
-		// cursor (>) and which are marked (*).
-		marker := "   "
-		switch {
-		case i == m.cursor && r.Marked:
-			marker = ">* "
-		case i == m.cursor:
-			marker = ">  "
-		case r.Marked:
-			marker = " * "
+		// cursor (>), which are marked (*), and triage flags (D, L).
+		c0, c1, c2 := byte(' '), byte(' '), byte(' ')
+		if i == m.cursor {
+			c0 = '>'
 		}
+		if r.Marked {
+			c1 = '*'
+		}
+		if r.Flag == 'D' || r.Flag == 'L' {
+			c2 = byte(r.Flag)
+		}
+		marker := string([]byte{c0, c1, c2, ' '})
 		status := format.Status(r.Action.Status)
 		if r.Busy {
 			status = "Cancelling"
