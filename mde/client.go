@@ -174,7 +174,8 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 	}
 	// The budget first: a wait can be long, and the token should be fresh.
 	budget := c.budgetFor(method, path)
-	if err := waitBudget(ctx, budget, method, path); err != nil {
+	ticket, err := takeBudget(ctx, budget, method, path)
+	if err != nil {
 		return nil, err
 	}
 	token, err := c.ts.Token(ctx)
@@ -182,7 +183,11 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		return nil, fmt.Errorf("mde: %s %s: %w: %w", method, path, ErrToken, err)
 	}
 	resp, err := c.do(ctx, method, u, body, token)
+	if resp != nil && resp.StatusCode != http.StatusTooManyRequests {
+		budget.Answered(ticket)
+	}
 	if err != nil {
+		budget.Answered(ticket) // the server may have counted it
 		return nil, err
 	}
 	// A 401 means the API did not act on the request, so one retry with a
@@ -194,10 +199,15 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 			return nil, fmt.Errorf("mde: %s %s: the API refused the token (401) and getting a new one failed: %w", method, path, err)
 		}
 		token = fresh
-		if err := waitBudget(ctx, budget, method, path); err != nil {
+		if ticket, err = takeBudget(ctx, budget, method, path); err != nil {
 			return nil, err
 		}
-		if resp, err = c.do(ctx, method, u, body, token); err != nil {
+		resp, err = c.do(ctx, method, u, body, token)
+		if resp != nil && resp.StatusCode != http.StatusTooManyRequests {
+			budget.Answered(ticket)
+		}
+		if err != nil {
+			budget.Answered(ticket)
 			return nil, err
 		}
 	}
@@ -207,7 +217,7 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		e := newAPIError(method, path, resp, b)
 		e.redact(token)
 		if e.StatusCode == http.StatusTooManyRequests {
-			budget.Backoff(cmp.Or(e.RetryAfter, DefaultRetryAfter))
+			budget.Refused(ticket, cmp.Or(e.RetryAfter, DefaultRetryAfter))
 		}
 		return nil, e
 	}
@@ -344,10 +354,11 @@ func (c *Client) budgetFor(method, path string) *pace.Budget {
 	return nil
 }
 
-// waitBudget waits for room in b, if any.
-func waitBudget(ctx context.Context, b *pace.Budget, method, path string) error {
-	if err := b.Wait(ctx); err != nil {
-		return fmt.Errorf("mde: %s %s: waiting for the rate-limit budget: %w", method, path, err)
+// takeBudget waits for room in b, if any, and returns the call's ticket.
+func takeBudget(ctx context.Context, b *pace.Budget, method, path string) (pace.Ticket, error) {
+	t, err := b.Take(ctx)
+	if err != nil {
+		return t, fmt.Errorf("mde: %s %s: waiting for the rate-limit budget: %w", method, path, err)
 	}
-	return nil
+	return t, nil
 }

@@ -132,12 +132,22 @@ func (b *Budget) Limits() []Limit {
 // force, then records the call. It returns ctx's error, recording nothing,
 // if ctx ends first.
 func (b *Budget) Wait(ctx context.Context) error {
+	_, err := b.Take(ctx)
+	return err
+}
+
+// Ticket is a call a budget let through; hand it back with Answered or
+// Refused when the call's answer comes.
+type Ticket struct{ at time.Time }
+
+// Take is Wait returning the call's ticket.
+func (b *Budget) Take(ctx context.Context) (Ticket, error) {
 	if b == nil {
-		return nil
+		return Ticket{}, nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return Ticket{}, err
 		}
 		b.mu.Lock()
 		now := b.clock.Now()
@@ -145,13 +155,55 @@ func (b *Budget) Wait(ctx context.Context) error {
 		if !next.After(now) {
 			b.recordLocked(now)
 			b.mu.Unlock()
-			return nil
+			return Ticket{at: now}, nil
 		}
 		b.mu.Unlock()
 		// Someone else may take the slot, or a Backoff may come, while we
 		// sleep: check again afterwards.
 		if err := b.clock.Sleep(ctx, next.Sub(now)); err != nil {
-			return err
+			return Ticket{}, err
+		}
+	}
+}
+
+// Answered counts the ticket's call from now, when its answer came, rather
+// than from when it was sent. The server counted it at some moment in
+// between; counting from the later end keeps each of our windows at least
+// as late as the server's, so that network latency can never turn pacing
+// right at the limit into a 429.
+func (b *Budget) Answered(t Ticket) {
+	if b == nil || t.at.IsZero() {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.removeLocked(t.at)
+	b.recordLocked(b.clock.Now())
+}
+
+// Refused is for a ticket's call answered 429: the server did not count it,
+// so neither does the budget, and no call goes before now+retryAfter (a
+// longer back-off already in force is kept).
+func (b *Budget) Refused(t Ticket, retryAfter time.Duration) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !t.at.IsZero() {
+		b.removeLocked(t.at)
+	}
+	if until := b.clock.Now().Add(retryAfter); until.After(b.backoff) {
+		b.backoff = until
+	}
+}
+
+// removeLocked forgets one call recorded at t, if it is still there.
+func (b *Budget) removeLocked(t time.Time) {
+	for i := len(b.calls) - 1; i >= 0; i-- {
+		if b.calls[i].Equal(t) {
+			b.calls = slices.Delete(b.calls, i, i+1)
+			return
 		}
 	}
 }

@@ -354,3 +354,30 @@ func TestRealClock(t *testing.T) {
 		t.Fatalf("Wait on a real clock with a done context = %v", err)
 	}
 }
+
+// A call counts from when its answer came: latency between our clock and
+// the server's can then never make pacing at the limit draw a 429.
+func TestAnsweredCountsFromTheAnswer(t *testing.T) {
+	start := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := NewFakeClock(start)
+	b := NewBudget(clock, Limit{Count: 2, Window: 2 * time.Second})
+	ctx := context.Background()
+	t1, _ := b.Take(ctx)
+	t2, _ := b.Take(ctx)
+	clock.Advance(300 * time.Millisecond) // the answers take 300 ms
+	b.Answered(t1)
+	b.Answered(t2)
+	if got, want := b.Next(), start.Add(2300*time.Millisecond); !got.Equal(want) {
+		t.Fatalf("next call at %v, want %v: two seconds after the answers, not the sends", got.Sub(start), want.Sub(start))
+	}
+	// A refused call is not counted, and the back-off holds.
+	clock.Advance(10*time.Second - 300*time.Millisecond)
+	t3, _ := b.Take(ctx)
+	b.Refused(t3, 5*time.Second)
+	if used := b.Used()[0]; used != 0 {
+		t.Fatalf("%d calls counted after a 429, want 0", used)
+	}
+	if got, want := b.Next(), start.Add(15*time.Second); !got.Equal(want) {
+		t.Fatalf("next call at %v after a 429 with Retry-After 5s, want %v", got.Sub(start), want.Sub(start))
+	}
+}
