@@ -130,6 +130,7 @@ func newRootCmd() *cobra.Command {
 // env is what a run has set up: the token source, the API base, and what
 // to close at the end.
 type env struct {
+	cfg      auth.Config
 	limits   []pace.Limit
 	source   auth.Source // nil in the demo without --auth
 	tokens   mde.TokenSource
@@ -180,7 +181,9 @@ func (w *warnings) flush() {
 }
 
 // setup turns the flags into a token source and an API base URL.
-func setup(cmd *cobra.Command, f flags) (*env, error) {
+// With source false it stops before building the token source (logout
+// needs only the configuration: it must work even on a cache New refuses).
+func setup(cmd *cobra.Command, f flags, source bool) (*env, error) {
 	e := &env{warnings: &warnings{out: cmd.ErrOrStderr(), ui: make(chan string, 16)}}
 	limits, err := pace.ParseLimits(f.rateLimits)
 	if err != nil {
@@ -243,6 +246,10 @@ func setup(cmd *cobra.Command, f flags) (*env, error) {
 		if mode == "" {
 			return e, nil
 		}
+	}
+	e.cfg = cfg
+	if !source {
+		return e, nil
 	}
 	src, err := auth.New(cfg)
 	if err != nil {
@@ -331,7 +338,7 @@ func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
 }
 
 func runTUI(cmd *cobra.Command, f flags) error {
-	e, err := setup(cmd, f)
+	e, err := setup(cmd, f, true)
 	if err != nil {
 		return err
 	}
@@ -389,7 +396,7 @@ func runTUI(cmd *cobra.Command, f flags) error {
 }
 
 func runLogin(cmd *cobra.Command, f flags) error {
-	e, err := setup(cmd, f)
+	e, err := setup(cmd, f, true)
 	if err != nil {
 		return err
 	}
@@ -428,20 +435,20 @@ func runLogin(cmd *cobra.Command, f flags) error {
 }
 
 func runLogout(cmd *cobra.Command, f flags) error {
-	e, err := setup(cmd, f)
+	e, err := setup(cmd, f, false)
 	if err != nil {
 		return err
 	}
 	defer e.close()
-	dc, ok := e.source.(*auth.DeviceCodeSource)
-	if !ok {
-		fmt.Fprintln(cmd.OutOrStdout(), "Nothing saved for this auth mode; nothing to remove.")
+	if f.demo && cfgMode(f) == "" {
+		fmt.Fprintln(cmd.OutOrStdout(), "The demo saves no sign-in: nothing to remove.")
 		return nil
 	}
-	if err := dc.Logout(cmd.Context()); err != nil {
+	path, removed, err := auth.SignOut(cmd.Context(), e.cfg)
+	if err != nil {
 		return errors.New(auth.Explain(err))
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Signed out; removed %s.\n", dc.CachePath())
+	fmt.Fprintln(cmd.OutOrStdout(), auth.LogoutMessage(path, removed))
 	return nil
 }
 

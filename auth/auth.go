@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"unicode"
 )
 
 // EnvToken reads a bearer token from an environment variable each time a
@@ -30,6 +31,9 @@ import (
 type EnvToken struct {
 	Var    string
 	Lookup func(string) (string, bool) // nil => os.LookupEnv
+	// Resource is the API the token is for, shown in the az command of
+	// the error for a variable that holds JSON; "" => the commercial one.
+	Resource string
 }
 
 // Token returns the token in the variable.
@@ -41,7 +45,43 @@ func (e EnvToken) Token(context.Context) (string, error) {
 	v, ok := lookup(e.Var)
 	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "Bearer "))
 	if !ok || v == "" {
-		return "", fmt.Errorf("no bearer token: the environment variable %s is empty or unset; put a token for the Defender API in it, or try mdeactions --demo", e.Var)
+		return "", fmt.Errorf("the environment variable %s is empty or unset: put a token for the Defender API in it, or try mdeactions --demo", e.Var)
+	}
+	if problem := tokenShapeProblem(v); problem != "" {
+		resource := e.Resource
+		if resource == "" {
+			resource = trimScopeDefault(clouds[0].Scope)
+		}
+		return "", &EnvTokenError{Var: e.Var, Problem: problem, Resource: resource}
 	}
 	return v, nil
+}
+
+// EnvTokenError: the variable holds something that is not a bare bearer
+// token, such as the JSON az account get-access-token prints without
+// --query accessToken -o tsv. It never quotes the value.
+type EnvTokenError struct {
+	Var      string
+	Problem  string // "holds JSON (…)"
+	Resource string // for the az command
+}
+
+// Error names the fix: the az command with --query accessToken -o tsv.
+func (e *EnvTokenError) Error() string {
+	return "the environment variable " + e.Var + " " + e.Problem + ", not a bare access token; set it with: " +
+		"export " + e.Var + "=\"$(az account get-access-token --resource " + e.Resource + " --query accessToken -o tsv)\""
+}
+
+// tokenShapeProblem says what is wrong with a value that cannot be a
+// bearer token, without quoting it: "" if it looks like one.
+func tokenShapeProblem(v string) string {
+	switch {
+	case strings.HasPrefix(v, "{") || strings.HasPrefix(v, "["):
+		return "holds JSON (what az account get-access-token prints by itself)"
+	case strings.HasPrefix(v, `"`) || strings.HasPrefix(v, "'"):
+		return "holds a quoted string (what az prints with -o json)"
+	case strings.ContainsFunc(v, unicode.IsSpace):
+		return "has spaces or line breaks inside (more than the token was captured)"
+	}
+	return ""
 }

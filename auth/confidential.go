@@ -28,9 +28,16 @@ type appSource struct {
 	id       label
 }
 
+// newSecretSource takes the secret from Config.SecretFile (the
+// --client-secret-file flag) when it is set, else from AZURE_CLIENT_SECRET:
+// a flag overrides the environment. With both, it warns that the variable
+// is ignored.
 func newSecretSource(c Config) (*appSource, error) {
 	secret := c.Getenv("AZURE_CLIENT_SECRET")
-	if secret == "" {
+	if c.SecretFile != "" {
+		if secret != "" {
+			c.Warn(fmt.Sprintf("both AZURE_CLIENT_SECRET and --client-secret-file are set; the secret in %s is used and AZURE_CLIENT_SECRET is ignored", c.SecretFile))
+		}
 		b, err := os.ReadFile(c.SecretFile)
 		if err != nil {
 			return nil, &SetupError{Mode: c.Mode, Problem: fmt.Sprintf("cannot read the secret file %s: %s", c.SecretFile, pathlessError(err))}
@@ -195,10 +202,8 @@ func loadCertificate(path string, warn func(string)) ([]*x509.Certificate, *rsa.
 		"  cat cert.pem key.pem > mdeactions.pem && chmod 600 mdeactions.pem && rm key.pem\n" +
 		"  # then upload cert.pem to App registrations → your app → Certificates & secrets"
 	if len(certs) == 0 && key == nil {
-		if len(data) > 0 && data[0] == 0x30 { // DER: most likely PKCS#12 (.pfx/.p12)
-			return nil, nil, &CertificateError{Path: path,
-				Problem: "this is not a PEM file (a .pfx/.p12 bundle?); mdeactions needs PEM with the certificate and an unencrypted RSA key",
-				Fix:     "  openssl pkcs12 -in " + q + " -nodes -out mdeactions.pem && chmod 600 mdeactions.pem"}
+		if len(data) > 0 && data[0] == 0x30 { // binary DER: a certificate, a key or a PKCS#12 bundle
+			return nil, nil, derFileError(path, data)
 		}
 		return nil, nil, &CertificateError{Path: path, Problem: "no PEM certificate or key found in it"}
 	}
@@ -233,4 +238,39 @@ func loadCertificate(path string, warn func(string)) ([]*x509.Certificate, *rsa.
 		}
 	}
 	return nil, nil, &CertificateError{Path: path, Problem: "the private key does not belong to any certificate in the file"}
+}
+
+// derFileError is the error for a binary (DER) file: says which of a
+// certificate alone (.cer/.der, as the Azure portal downloads one), a
+// private key alone, or a PKCS#12 bundle (.pfx/.p12) it looks like, and
+// the openssl commands that make the one PEM file mdeactions needs.
+func derFileError(path string, data []byte) *CertificateError {
+	q := shellQuote(path)
+	const combine = "  cat cert.pem key.pem > mdeactions.pem && chmod 600 mdeactions.pem"
+	if _, err := x509.ParseCertificate(data); err == nil {
+		return &CertificateError{Path: path,
+			Problem: "this looks like a DER-encoded certificate (binary, as .cer/.der files are), not PEM; and a certificate alone is not enough: " +
+				"mdeactions needs one PEM file with the certificate and its unencrypted RSA private key",
+			Fix: "  openssl x509 -inform der -in " + q + " -out cert.pem\n" +
+				combine + "   # key.pem: the certificate's private key, in PEM"}
+	}
+	if _, err := x509.ParsePKCS8PrivateKey(data); err == nil {
+		return derKeyError(path, q, combine)
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(data); err == nil {
+		return derKeyError(path, q, combine)
+	}
+	return &CertificateError{Path: path,
+		Problem: "this is not a PEM file (a .pfx/.p12 bundle?); mdeactions needs PEM with the certificate and an unencrypted RSA key",
+		Fix: "  openssl pkcs12 -in " + q + " -nodes -out mdeactions.pem && chmod 600 mdeactions.pem\n" +
+			"  # if OpenSSL 3 says \"unsupported\" (an old .pfx with RC2/3DES encryption), add -legacy:\n" +
+			"  openssl pkcs12 -legacy -in " + q + " -nodes -out mdeactions.pem && chmod 600 mdeactions.pem"}
+}
+
+func derKeyError(path, q, combine string) *CertificateError {
+	return &CertificateError{Path: path,
+		Problem: "this looks like a DER-encoded private key (binary), not PEM, and without its certificate; " +
+			"mdeactions needs one PEM file with the certificate and its unencrypted RSA private key",
+		Fix: "  openssl pkey -inform der -in " + q + " -out key.pem\n" +
+			combine + "   # cert.pem: the certificate, in PEM"}
 }

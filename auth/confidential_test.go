@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -288,6 +289,103 @@ func TestCertificateFileProblems(t *testing.T) {
 			}
 			if strings.Contains(ex, "PRIVATE KEY-----") || strings.Contains(ex, "MII") {
 				t.Errorf("Explain shows key material:\n%s", ex)
+			}
+		})
+	}
+}
+
+// TestSecretFileWinsOverEnvironment: --client-secret-file (a flag) wins over
+// AZURE_CLIENT_SECRET (the environment), with one warning saying so.
+func TestSecretFileWinsOverEnvironment(t *testing.T) {
+	const fileSecret = "file~Secret.Value_123"
+	srv := startFake(t, fakeentra.Options{ClientSecret: fileSecret})
+	cfg, g, w := fakeConfig(t, srv, ModeSecret)
+	cfg.Getenv = env("AZURE_CLIENT_SECRET", "stale~env.secret_456")
+	cfg.SecretFile = writeFile(t, "secret", []byte(fileSecret+"\n"))
+	src, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Token(ctxT(t)); err != nil {
+		t.Fatalf("Token with the file's secret: %v", err)
+	}
+	if sent := g.formValues("client_secret"); len(sent) != 1 || sent[0] != fileSecret {
+		t.Fatalf("sent %d secrets, want the file's", len(sent))
+	}
+	var n int
+	for _, m := range w.all() {
+		if strings.Contains(m, "AZURE_CLIENT_SECRET is ignored") && strings.Contains(m, cfg.SecretFile) {
+			n++
+		}
+		if strings.Contains(m, "stale~env") || strings.Contains(m, fileSecret) {
+			t.Errorf("a secret is in a warning: %q", m)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d warnings that the variable is ignored, want 1: %q", n, w.all())
+	}
+	// Only the variable: no warning.
+	cfg.SecretFile = ""
+	cfg.Getenv = env("AZURE_CLIENT_SECRET", fileSecret)
+	w2 := &warnings{}
+	cfg.Warn = w2.add
+	if _, err := New(cfg); err != nil || len(w2.all()) != 0 {
+		t.Fatalf("env only: %v, warnings %q", err, w2.all())
+	}
+}
+
+// TestCertificateDERAndPKCS12Hints: a DER certificate (.cer, as the portal
+// downloads it) is told so, with the openssl x509 -inform der command and
+// not the pkcs12 one; the pkcs12 command mentions -legacy for old .pfx
+// files under OpenSSL 3.
+func TestCertificateDERAndPKCS12Hints(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certBlock, _ := pem.Decode(selfSigned(t, key, &key.PublicKey))
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	pfx, err := asn1.Marshal(struct {
+		Version int
+		Data    asn1.RawValue
+	}{3, asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: []byte{0x06, 0x01, 0x00}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, file string
+		data       []byte
+		want       []string
+		not        []string
+	}{
+		{"der certificate", "cert.cer", certBlock.Bytes,
+			[]string{"DER-encoded certificate", "openssl x509 -inform der -in %s -out cert.pem", "private key"},
+			[]string{"pkcs12", ".pfx"}},
+		{"der key", "key.der", keyDER,
+			[]string{"DER-encoded private key", "openssl pkey -inform der -in %s -out key.pem"},
+			[]string{"pkcs12"}},
+		{"pkcs12", "cert.pfx", pfx,
+			[]string{"openssl pkcs12 -in %s -nodes -out", "unsupported", "-legacy", "openssl pkcs12 -legacy -in %s -nodes"},
+			[]string{"-inform der"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFile(t, tc.file, tc.data)
+			_, err := New(Config{Mode: ModeCertificate, TenantID: fakeentra.DefaultTenantID, ClientID: testClientID,
+				CertificatePath: path, Getenv: env()})
+			var ce *CertificateError
+			if !errors.As(err, &ce) {
+				t.Fatalf("New: %v, want a *CertificateError", err)
+			}
+			ex := Explain(err)
+			for _, w := range tc.want {
+				if w = strings.ReplaceAll(w, "%s", path); !strings.Contains(ex, w) {
+					t.Errorf("Explain lacks %q:\n%s", w, ex)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(ex, w) {
+					t.Errorf("Explain has %q:\n%s", w, ex)
+				}
 			}
 		})
 	}

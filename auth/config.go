@@ -63,7 +63,7 @@ type Config struct {
 	TenantID string // "" => $AZURE_TENANT_ID
 	ClientID string // "" => $AZURE_CLIENT_ID
 
-	SecretFile              string // secret mode: used when AZURE_CLIENT_SECRET is empty
+	SecretFile              string // secret mode: file with the secret; when set it wins over AZURE_CLIENT_SECRET (a warning says so)
 	CertificatePath         string // certificate mode; "" => $AZURE_CLIENT_CERTIFICATE_PATH
 	ManagedIdentityClientID string // optional user-assigned identity
 	TokenEnv                string // token-env mode: variable name; "" => MDE_TOKEN
@@ -256,13 +256,25 @@ func (c Config) httpClient() *http.Client {
 
 // managedIdentityHTTPClient is like httpClient, but never sends the
 // instance metadata address (169.254.169.254) through a proxy: it is only
-// reachable from the VM itself. Loopback endpoints (App Service, Arc) are
-// never proxied by http.ProxyFromEnvironment anyway.
+// reachable from the VM itself, and a proxy answers for it with its own
+// refusal (an HTTP 403 "denied destination"). This holds for an injected
+// client too, when its transport is an *http.Transport (main injects one
+// for every mode). Loopback endpoints (App Service, Arc) are never proxied
+// by http.ProxyFromEnvironment anyway.
 func (c Config) managedIdentityHTTPClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
+	base := c.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 60 * time.Second}
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	var t *http.Transport
+	switch tr := base.Transport.(type) {
+	case nil:
+		t = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		t = tr.Clone()
+	default:
+		return base // a test's transport: used as it is
+	}
 	proxy := t.Proxy
 	t.Proxy = func(r *http.Request) (*url.URL, error) {
 		if ip := net.ParseIP(r.URL.Hostname()); ip != nil && ip.IsLinkLocalUnicast() {
@@ -273,7 +285,9 @@ func (c Config) managedIdentityHTTPClient() *http.Client {
 		}
 		return proxy(r)
 	}
-	return &http.Client{Transport: t, Timeout: 60 * time.Second}
+	hc := *base
+	hc.Transport = t
+	return &hc
 }
 
 // cacheDir is where the device-code token cache lives.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -233,7 +234,11 @@ type SignIn struct {
 // while another sign-in with the same cache is in progress, and requests a
 // device code. If the wait ends with a usable cached account (someone else
 // signed in), the SignIn has AlreadySignedIn set. The lock is held until
-// SignIn.Wait returns or SignIn.Abort is called.
+// SignIn.Wait returns or SignIn.Abort is called; until then this source's
+// Token, Refresh, StartSignIn and Logout fail at once with an error that
+// errors.Is ErrSignInBusy ("a sign-in started in this window is still
+// open"). When the wait for another process's sign-in ends with ctx, the
+// error errors.Is ErrSignInBusy and ctx's error.
 func (s *DeviceCodeSource) StartSignIn(ctx context.Context) (*SignIn, error) {
 	release, err := s.lock.lock(ctx)
 	if err != nil {
@@ -243,6 +248,11 @@ func (s *DeviceCodeSource) StartSignIn(ctx context.Context) (*SignIn, error) {
 	if err != nil {
 		release()
 		return nil, err
+	}
+	if !si.AlreadySignedIn {
+		// Until Wait returns or Abort: this source's other calls say so
+		// at once instead of waiting for a person who may not come back.
+		s.lock.heldBySignIn()
 	}
 	return si, nil
 }
@@ -386,38 +396,148 @@ func (s *DeviceCodeSource) Login(ctx context.Context, show func(DeviceCode)) (st
 	return si.Wait(ctx)
 }
 
-// Logout removes every account from the cache (MSAL's RemoveAccount) and
-// deletes the cache file. The lock file stays: removing it could let two
-// processes hold the lock at once.
+// Logout signs out: LogoutFiles without the list of the files removed.
+// It returns nil when there was nothing to remove, too.
 func (s *DeviceCodeSource) Logout(ctx context.Context) error {
-	release, err := s.lock.lock(ctx)
-	if err != nil {
-		return fail("sign-out", err)
+	_, err := s.LogoutFiles(ctx)
+	return err
+}
+
+// LogoutFiles signs out: it forgets the account in memory and deletes the
+// token cache file together with any copies of it moved aside as damaged
+// ("<cache>.corrupt-*") and temporary files left by an interrupted write,
+// as all of them may hold refresh tokens. It returns the files it removed:
+// none when nothing was saved (with NoCache, CachePath is ""), and then it
+// creates nothing either (no directory, no lock file). LogoutMessage says
+// which it was in words.
+//
+// It works on a cache that other users can read or write, which every
+// other method refuses: removing it is the fix. The lock file stays:
+// removing it could let two processes hold the lock at once.
+func (s *DeviceCodeSource) LogoutFiles(ctx context.Context) (removed []string, err error) {
+	s.forget()
+	if s.cachePath == "" {
+		release, err := s.lock.lock(ctx)
+		if err != nil {
+			return nil, fail("sign-out", err)
+		}
+		defer release()
+		accts, err := s.client.Accounts(ctx)
+		if err != nil {
+			return nil, fail("sign-out", err)
+		}
+		for _, a := range accts {
+			if err := s.client.RemoveAccount(ctx, a); err != nil {
+				return nil, fail("sign-out", err)
+			}
+		}
+		return nil, nil
 	}
-	defer release()
+	// MSAL reloads the file before every use (fileCache.Replace), so once
+	// it is gone this source's MSAL client has no account either.
+	removed, err = removeSavedSignIn(ctx, s.lock, s.cachePath)
+	s.forget()
+	if err != nil {
+		return removed, fail("sign-out", err)
+	}
+	return removed, nil
+}
+
+func (s *DeviceCodeSource) forget() {
 	s.memo.clear()
 	s.mu.Lock()
 	s.account = public.Account{}
 	s.mu.Unlock()
 	s.id.clear()
+}
 
-	accts, err := s.client.Accounts(ctx)
+// SignOut is LogoutFiles for the configuration cfg, without New: New
+// refuses a cache that other users can read, and removing such a cache is
+// exactly what signing out should do. It returns the cache file's path
+// ("" when cfg keeps nothing on disk: NoCache, or a mode other than
+// devicecode) and the files removed.
+func SignOut(ctx context.Context, cfg Config) (cachePath string, removed []string, err error) {
+	c, err := cfg.resolve()
 	if err != nil {
-		var cer *CacheError
-		if !errors.As(err, &cer) || s.cachePath == "" {
-			return fail("sign-out", err)
-		}
-		// An unusable cache file is deleted below all the same.
+		return "", nil, err
 	}
-	for _, a := range accts {
-		if err := s.client.RemoveAccount(ctx, a); err != nil {
-			return fail("sign-out", err)
+	if c.Mode != ModeDeviceCode || c.NoCache {
+		return "", nil, nil
+	}
+	dir, err := c.cacheDir()
+	if err != nil {
+		return "", nil, &SetupError{Mode: c.Mode, Problem: err.Error()}
+	}
+	cachePath = filepath.Join(dir, c.cacheFileName())
+	removed, err = removeSavedSignIn(ctx, newAcquireLock(cachePath+".lock", c.Warn), cachePath)
+	if err != nil {
+		return cachePath, removed, fail("sign-out", err)
+	}
+	return cachePath, removed, nil
+}
+
+// LogoutMessage is what to tell the person after LogoutFiles or SignOut:
+// cachePath "" means nothing is saved on disk (NoCache or an app mode).
+func LogoutMessage(cachePath string, removed []string) string {
+	switch {
+	case cachePath == "":
+		return "Signed out. Nothing is saved on disk in this mode (--no-cache or an app sign-in), so there was nothing to remove."
+	case len(removed) == 0:
+		return "Already signed out: there is no saved sign-in at " + cachePath + ", nothing to remove."
+	case len(removed) == 1:
+		return "Signed out; removed " + removed[0] + "."
+	}
+	return "Signed out; removed " + strings.Join(removed, ", ") + "."
+}
+
+// removeSavedSignIn deletes the cache file at path and its corrupt and
+// temporary copies, under the cache lock (without the permission checks:
+// see LogoutFiles). With no such file it neither locks nor creates
+// anything.
+func removeSavedSignIn(ctx context.Context, lock *acquireLock, path string) ([]string, error) {
+	files, err := savedFiles(path)
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	release, err := lock.acquire(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if files, err = savedFiles(path); err != nil { // again, under the lock
+		return nil, err
+	}
+	var removed []string
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, &CacheError{Path: f, Problem: "cannot be removed: " + pathlessError(err), Fix: "rm " + shellQuote(f)}
+		}
+		removed = append(removed, f)
+	}
+	return removed, nil
+}
+
+// savedFiles lists the cache file at path, the copies Replace moved aside
+// ("<cache>.corrupt-<time>") and Export's temporary files
+// (".<cache>.tmp-*"), sorted, whichever exist.
+func savedFiles(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &CacheError{Path: filepath.Clean(dir), Problem: "cannot be listed: " + pathlessError(err)}
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() {
+			continue
+		}
+		if n == base || strings.HasPrefix(n, base+".corrupt-") || strings.HasPrefix(n, "."+base+".tmp-") {
+			out = append(out, filepath.Join(dir, n))
 		}
 	}
-	if s.cachePath != "" {
-		if err := os.Remove(s.cachePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fail("sign-out", &CacheError{Path: s.cachePath, Problem: "cannot be removed: " + pathlessError(err)})
-		}
-	}
-	return nil
+	return out, nil
 }

@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,6 +35,16 @@ var (
 	ErrTokenRejected = errors.New("the API refused the bearer token and no newer one is available")
 )
 
+// sentinelError is a message of its own that errors.Is a sentinel, so
+// that the sentinel's text is not said before it.
+type sentinelError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *sentinelError) Error() string        { return e.msg }
+func (e *sentinelError) Is(target error) bool { return target == e.sentinel }
+
 // Error is a failure of a token source: what was being done, and why.
 // Every error from a source's methods is an *Error; New returns a
 // *SetupError, *CacheError or *CertificateError. None carries an MSAL
@@ -41,7 +54,17 @@ type Error struct {
 	Err error  // the cause: an *AADError, a *NetworkError, a context error, ErrSignInRequired, …
 }
 
-func (e *Error) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *Error) Error() string {
+	// The context's own texts are Go's ("context deadline exceeded"); the
+	// error still errors.Is them.
+	switch e.Err {
+	case context.DeadlineExceeded:
+		return e.Op + ": timed out"
+	case context.Canceled:
+		return e.Op + ": cancelled"
+	}
+	return e.Op + ": " + e.Err.Error()
+}
 func (e *Error) Unwrap() error { return e.Err }
 
 // AADError is an OAuth error answer from Microsoft Entra ID (or from a
@@ -81,13 +104,70 @@ func (e *AADError) Error() string {
 // NetworkError: Entra ID (or the identity endpoint) could not be reached.
 type NetworkError struct {
 	Host string
-	Err  error
+	Err  error // the cause (a *net.OpError, an x509 error, …)
+
+	reason string // the cause in words, secrets redacted; "" => from Err
 }
 
+// Error is "cannot reach <host>: <reason>", the reason without Go's
+// prefixes that repeat the host ("dial tcp 127.0.0.1:443: connect:
+// connection refused" becomes "connection refused").
 func (e *NetworkError) Error() string {
-	return "cannot reach " + e.Host + ": " + cleanText(redact(e.Err.Error()))
+	r := e.reason
+	if r == "" {
+		r = networkReason(e.Err)
+	}
+	return "cannot reach " + e.Host + ": " + cleanText(redact(r))
 }
 func (e *NetworkError) Unwrap() error { return e.Err }
+
+// networkReason is the innermost useful text of a failed connection or
+// request: the caller names the host itself.
+func networkReason(err error) string {
+	var (
+		se  *os.SyscallError
+		de  *net.DNSError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		ne  net.Error
+		oe  *net.OpError
+		ue  *url.Error
+		rhe tls.RecordHeaderError
+	)
+	switch {
+	case err == nil:
+		return "unknown error"
+	case errors.As(err, &ua), errors.As(err, &he), errors.As(err, &ci):
+		return "its TLS certificate is not trusted (" + strings.TrimPrefix(certProblem(ua, he, ci), "x509: ") + ")"
+	case errors.As(err, &rhe):
+		return "it did not answer with TLS (is it an http:// address, or a proxy that needs CONNECT?)"
+	case errors.As(err, &de):
+		if de.IsNotFound {
+			return "the name does not resolve (DNS: no such host)"
+		}
+		return "the DNS lookup failed (" + de.Err + ")"
+	case errors.As(err, &se):
+		return se.Err.Error()
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "no answer in time (timed out)"
+	case errors.As(err, &oe) && oe.Err != nil:
+		return oe.Err.Error()
+	case errors.As(err, &ue) && ue.Err != nil:
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func certProblem(ua x509.UnknownAuthorityError, he x509.HostnameError, ci x509.CertificateInvalidError) string {
+	switch {
+	case ua.Cert != nil:
+		return ua.Error()
+	case he.Certificate != nil:
+		return he.Error()
+	}
+	return ci.Error()
+}
 
 // fail turns any error from MSAL or the file system into an *Error: MSAL's
 // CallErr (whose text is a URL plus the raw answer, and whose Verbose
@@ -115,10 +195,21 @@ func sanitize(err error, secrets ...string) error {
 		cte *CertificateError
 	)
 	switch {
-	case errors.As(err, &ae), errors.As(err, &ne), errors.As(err, &se), errors.As(err, &cer), errors.As(err, &cte),
-		errors.Is(err, ErrSignInRequired), errors.Is(err, ErrSignInAborted), errors.Is(err, ErrCodeExpired),
-		errors.Is(err, ErrTokenRejected), errors.Is(err, errLockWait):
-		return err
+	case errors.Is(err, ErrSignInRequired), errors.Is(err, ErrSignInAborted), errors.Is(err, ErrCodeExpired),
+		errors.Is(err, ErrTokenRejected), errors.Is(err, ErrSignInBusy):
+		return err // ours, worded already
+	// Ours, found inside whatever MSAL wrapped around them: without its
+	// prefixes ("ResolveEndpoints(): …").
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &ne):
+		return ne
+	case errors.As(err, &se):
+		return se
+	case errors.As(err, &cer):
+		return cer
+	case errors.As(err, &cte):
+		return cte
 	case errors.As(err, &ce):
 		return aadErrorFrom(ce, secrets)
 	case errors.Is(err, context.Canceled):
@@ -130,11 +221,15 @@ func sanitize(err error, secrets ...string) error {
 		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
 			host = u.Host
 		}
-		return &NetworkError{Host: host, Err: errors.New(redact(ue.Err.Error(), secrets...))}
+		return &NetworkError{Host: host, Err: ue.Err, reason: redact(networkReason(ue.Err), secrets...)}
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) {
-		return &NetworkError{Host: fmt.Sprint(oe.Addr), Err: errors.New(redact(oe.Error(), secrets...))}
+		host := "the network"
+		if oe.Addr != nil {
+			host = oe.Addr.String()
+		}
+		return &NetworkError{Host: host, Err: oe, reason: redact(networkReason(oe), secrets...)}
 	}
 	return errors.New(cleanText(redact(err.Error(), secrets...)))
 }
@@ -194,7 +289,7 @@ func aadErrorFrom(ce msalerrors.CallErr, secrets []string) *AADError {
 		if len(b) > 200 {
 			b = b[:200] + "…"
 		}
-		e.Description = fmt.Sprintf("%s answered HTTP %d: %s", e.Host, e.StatusCode, b)
+		e.Description = b // Error() says who answered with which status
 	}
 	if e.AADSTS == 0 {
 		if m := aadstsRE.FindStringSubmatch(e.Description); m != nil {
@@ -312,8 +407,12 @@ func hint(err error) string {
 		cte *CertificateError
 		ce  msalerrors.CallErr
 	)
+	var e *Error
+	if errors.As(err, &e) && strings.HasPrefix(e.Op, "managed identity") && errors.As(err, &ne) {
+		return miNetworkHint
+	}
 	switch {
-	case errors.As(err, &se), errors.As(err, &cer), errors.As(err, &cte):
+	case errors.As(err, &se), errors.As(err, &cer), errors.As(err, &cte), errors.As(err, new(*EnvTokenError)):
 		return "" // the message is the explanation
 	case errors.Is(err, ErrSignInAborted):
 		return ""
@@ -328,15 +427,19 @@ func hint(err error) string {
 	case errors.Is(err, ErrSignInRequired):
 		return "sign in: run mdeactions login, or sign in from the TUI."
 	case errors.Is(err, ErrCodeExpired):
-		return expiredHint
+		return "start the sign-in again (codes last about 15 minutes)."
 	case errors.Is(err, ErrTokenRejected):
 		return "put a fresh token in the variable, or sign in with --auth devicecode."
-	case errors.Is(err, errLockWait):
-		return "another mdeactions is signing in with the same token cache; finish or cancel that sign-in first."
+	case errors.Is(err, ErrSignInBusy):
+		var be *busyError
+		if errors.As(err, &be) && be.own {
+			return "" // the message says what to do
+		}
+		return "finish or cancel the sign-in in the other terminal (or window) first, then try again."
 	case errors.As(err, &ce):
 		return aadHint(aadErrorFrom(ce, nil))
 	case errors.As(err, &ne):
-		return networkHint
+		return networkHintFor(ne)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "it took too long: check the network and the proxy settings (HTTPS_PROXY and NO_PROXY are honoured)."
 	}
@@ -346,6 +449,30 @@ func hint(err error) string {
 		return networkHint
 	}
 	return ""
+}
+
+const miNetworkHint = "a managed identity is only reachable on the Azure VM, Arc-enabled server or App Service that has it: " +
+	"run mdeactions there, check that an identity is assigned to the machine (and IDENTITY_ENDPOINT if set), " +
+	"or use another --auth mode."
+
+// networkHintFor says what to check for a NetworkError: a certificate
+// that is not trusted (a TLS-inspecting proxy), a name that does not
+// resolve, or else the network and proxy settings.
+func networkHintFor(ne *NetworkError) string {
+	var (
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+		de *net.DNSError
+	)
+	switch {
+	case errors.As(ne.Err, &ua), errors.As(ne.Err, &he), errors.As(ne.Err, &ci):
+		return "if a TLS-inspecting proxy sits in between, add its CA certificate to the system's trust store (or name it with SSL_CERT_FILE); " +
+			"otherwise check --cloud and --authority-host."
+	case errors.As(ne.Err, &de) && de.IsNotFound:
+		return "check --cloud and --authority-host, and DNS; behind a proxy, set HTTPS_PROXY."
+	}
+	return networkHint
 }
 
 const networkHint = "check the network and the proxy settings (HTTPS_PROXY and NO_PROXY are honoured), and --cloud."

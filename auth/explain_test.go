@@ -2,9 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mdeactions/mdeactions/auth/fakeentra"
 )
@@ -226,4 +231,178 @@ func TestNoSecretOrTokenInErrors(t *testing.T) {
 			t.Errorf("nothing was redacted, so the test did not test anything:\n%s", s)
 		}
 	}
+}
+
+// TestExplainSaysItOnce: for the common failures, Explain reads as one
+// message plus at most one hint: no developer prefix twice (the operation,
+// "dial tcp <host>", "x509:", Go's context texts), and nothing said twice.
+func TestExplainSaysItOnce(t *testing.T) {
+	ctx := ctxT(t)
+	srv := startFake(t, fakeentra.Options{AutoApprove: true, PendingPolls: -1})
+	secretCfg := func(edit func(*Config)) Source {
+		cfg, _, _ := fakeConfig(t, srv, ModeSecret)
+		cfg.Getenv = env("AZURE_CLIENT_SECRET", "abc-secret-value")
+		if edit != nil {
+			edit(&cfg)
+		}
+		src, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	errs := map[string]error{}
+
+	// Nobody listens.
+	dead := startFake(t, fakeentra.Options{})
+	src := secretCfg(func(c *Config) {
+		c.Cloud.AuthorityHost, c.TenantID, c.HTTPClient = dead.URL(), dead.TenantID(), dead.Client()
+	})
+	dead.Close()
+	_, errs["connection refused"] = src.Token(ctx)
+
+	// The name does not resolve.
+	src = secretCfg(func(c *Config) {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "login.microsoftonline.com", IsNotFound: true}}
+		}
+		c.HTTPClient = &http.Client{Transport: tr}
+	})
+	_, errs["dns"] = src.Token(ctx)
+
+	// A certificate that is not trusted (a TLS-inspecting proxy).
+	src = secretCfg(func(c *Config) {
+		c.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{}}}
+	})
+	_, errs["untrusted certificate"] = src.Token(ctx)
+
+	// Entra ID refuses.
+	srv.Fail(fakeentra.Failure{Status: 401, Error: "invalid_client", AADSTS: 7000215, Description: "Invalid client secret provided."})
+	_, errs["wrong secret"] = secretCfg(nil).Token(ctx)
+
+	// Device code: not signed in, Conditional Access, a timeout, an
+	// expired code, a revoked refresh token.
+	dcCfg, _, _ := fakeConfig(t, srv, ModeDeviceCode)
+	dc := newDeviceCode(t, dcCfg)
+	_, errs["not signed in"] = dc.Token(ctx)
+	srv.Fail(fakeentra.Failure{Error: "access_denied", AADSTS: 53003, Description: "Access has been blocked by Conditional Access policies."})
+	_, errs["conditional access"] = dc.StartSignIn(ctx)
+	pending := startFake(t, fakeentra.Options{PendingPolls: -1, DeviceCodeLifetime: time.Second})
+	pcfg, _, _ := fakeConfig(t, pending, ModeDeviceCode)
+	pdc := newDeviceCode(t, pcfg)
+	si, err := pdc.StartSignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, errs["wait timed out"] = si.Wait(short)
+	cancel()
+	si, err = pdc.StartSignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs["code expired"] = si.Wait(ctx)
+	if _, err := dc.Login(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.Fail(fakeentra.Failure{Error: "invalid_grant", AADSTS: 50173, Description: "The provided grant has expired due to it being revoked."})
+	_, errs["revoked"] = dc.Refresh(ctx)
+
+	// The lock: this window's own sign-in, another terminal's.
+	lcfg, _, _ := fakeConfig(t, pending, ModeDeviceCode)
+	a, b := newDeviceCode(t, lcfg), newDeviceCode(t, lcfg)
+	sa, err := a.StartSignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errs["own sign-in open"] = a.Token(ctx)
+	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	_, errs["another terminal"] = b.StartSignIn(short)
+	cancel()
+	sa.Abort()
+
+	// Token from the environment.
+	ecfg, _, _ := fakeConfig(t, srv, ModeTokenEnv)
+	ecfg.Getenv = env("MDE_TOKEN", "eyJhbGciOiJub25lIn0.eyJ1cG4iOiJhQGIifQ.")
+	esrc, _ := New(ecfg)
+	if _, err := esrc.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, errs["token rejected"] = esrc.Refresh(ctx)
+	ecfg.Getenv = env("MDE_TOKEN", `{"accessToken": "x"}`)
+	esrc, _ = New(ecfg)
+	_, errs["token is json"] = esrc.Token(ctx)
+	ecfg.Getenv = env()
+	esrc, _ = New(ecfg)
+	_, errs["token unset"] = esrc.Token(ctx)
+
+	// Managed identity: refused, and a plain-text 403.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	_ = ln.Close()
+	setMITimeouts(t, 500*time.Millisecond, 10*time.Millisecond, 5*time.Second)
+	t.Setenv("IDENTITY_HEADER", "h")
+	miErr := func(endpoint string, hc *http.Client) error {
+		t.Setenv("IDENTITY_ENDPOINT", endpoint)
+		cfg, _, _ := fakeConfig(t, srv, ModeManagedIdentity)
+		cfg.HTTPClient, cfg.ManagedIdentityClientID = hc, newGUID(t)
+		src, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token(ctx)
+		return err
+	}
+	errs["managed identity refused"] = miErr("http://"+closed+"/msi", nil)
+	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "resolve_deny: denied destination", http.StatusForbidden)
+	}))
+	defer deny.Close()
+	errs["managed identity 403"] = miErr(deny.URL+"/msi", deny.Client())
+
+	for name, err := range errs {
+		t.Run(name, func(t *testing.T) {
+			if err == nil {
+				t.Fatal("no error")
+			}
+			ex := Explain(err)
+			if n := strings.Count(ex, "\nHint: "); n > 1 {
+				t.Errorf("%d hints:\n%s", n, ex)
+			}
+			var e *Error
+			if errors.As(err, &e) && strings.Count(ex, e.Op+":") != 1 {
+				t.Errorf("the operation %q is not said exactly once:\n%s", e.Op, ex)
+			}
+			for _, bad := range []string{"dial tcp", "context deadline exceeded", "context canceled", "x509:", "lookup ",
+				`Get "`, `Post "`, "http call(", "ResolveEndpoints", "no bearer token:", "answered HTTP 403: 127.0.0.1"} {
+				if strings.Contains(ex, bad) {
+					t.Errorf("shows %q:\n%s", bad, ex)
+				}
+			}
+			if rep := repeatedPhrase(ex, 4); rep != "" {
+				t.Errorf("says %q twice:\n%s", rep, ex)
+			}
+		})
+	}
+}
+
+// repeatedPhrase returns the first run of n words that occurs twice in s
+// (case and punctuation ignored), or "".
+func repeatedPhrase(s string, n int) string {
+	words := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	})
+	seen := map[string]bool{}
+	for i := 0; i+n <= len(words); i++ {
+		k := strings.Join(words[i:i+n], " ")
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+	}
+	return ""
 }

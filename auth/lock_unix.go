@@ -16,10 +16,13 @@ import (
 // lockFile takes an exclusive flock on path (created 0600 if missing),
 // polling with LOCK_NB so that ctx can end the wait. The lock file is never
 // removed: removing a lock file another process is waiting on would let two
-// holders in at once.
-func lockFile(ctx context.Context, path string, waiting func()) (func(), error) {
-	if err := ensurePrivateDir(filepath.Dir(path)); err != nil {
-		return nil, err
+// holders in at once. With strict, the directory is created if needed and
+// refused if others can use it; without, it must exist and is not checked.
+func lockFile(ctx context.Context, path string, strict bool, waiting func()) (func(), error) {
+	if strict {
+		if err := ensurePrivateDir(filepath.Dir(path)); err != nil {
+			return nil, err
+		}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

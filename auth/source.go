@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,7 +124,7 @@ type tokenEnvSource struct {
 
 func newTokenEnvSource(c Config) *tokenEnvSource {
 	getenv := c.Getenv
-	return &tokenEnvSource{env: EnvToken{Var: c.TokenEnv, Lookup: func(k string) (string, bool) {
+	return &tokenEnvSource{env: EnvToken{Var: c.TokenEnv, Resource: trimScopeDefault(c.Cloud.Scope), Lookup: func(k string) (string, bool) {
 		v := getenv(k)
 		return v, v != ""
 	}}}
@@ -154,7 +153,10 @@ func (s *tokenEnvSource) Refresh(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if tok == last {
-		return "", &Error{Op: "token from the environment", Err: fmt.Errorf("%w: %s still holds the token the API refused", ErrTokenRejected, s.env.Var)}
+		return "", &Error{Op: "token from the environment", Err: &sentinelError{
+			msg:      s.env.Var + " still holds the token the API refused, and there is no newer one",
+			sentinel: ErrTokenRejected,
+		}}
 	}
 	return tok, nil
 }

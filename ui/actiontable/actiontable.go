@@ -46,12 +46,14 @@ func NewRow(a mde.MachineAction) Row {
 
 // Model is the table.
 type Model struct {
-	ctx    *common.Context
-	rows   []Row
-	cursor int
-	offset int
-	width  int
-	height int // rows of data, without the column titles
+	ctx      *common.Context
+	rows     []Row
+	view     []int // the indexes of the rows shown, when filtered
+	filtered bool
+	cursor   int
+	offset   int
+	width    int
+	height   int // rows of data, without the column titles
 }
 
 // New returns an empty table.
@@ -64,23 +66,49 @@ func (m *Model) SetSize(width, height int) {
 	m.clamp()
 }
 
-// SetRows replaces the rows and keeps the cursor on the same action when it
-// is still there.
+// SetRows replaces the rows, all shown, and keeps the cursor on the same
+// action when it is still there.
 func (m *Model) SetRows(rows []Row) {
-	id := ""
+	id := m.selectedID()
+	m.rows, m.view, m.filtered = rows, nil, false
+	m.follow(id)
+}
+
+// SetView shows only the rows at the given indexes, in that order (a
+// search or filter result; the slice is kept, not copied) and keeps the
+// cursor on the same action when it is still shown.
+func (m *Model) SetView(idx []int) {
+	id := m.selectedID()
+	m.view, m.filtered = idx, true
+	m.follow(id)
+}
+
+func (m Model) selectedID() string {
 	if r, ok := m.Selected(); ok {
-		id = r.Action.ID
+		return r.Action.ID
 	}
-	m.rows = rows
+	return ""
+}
+
+// follow puts the cursor on the action with that id, if shown.
+func (m *Model) follow(id string) {
 	if id != "" {
-		for i := range rows {
-			if rows[i].Action.ID == id {
+		for i := 0; i < m.Len(); i++ {
+			if m.rows[m.at(i)].Action.ID == id {
 				m.cursor = i
 				break
 			}
 		}
 	}
 	m.clamp()
+}
+
+// at is the index in rows of the i-th row shown.
+func (m Model) at(i int) int {
+	if m.filtered {
+		return m.view[i]
+	}
+	return i
 }
 
 // UpdateRow applies fn to every row of the action with that id (the API
@@ -104,21 +132,32 @@ func (m *Model) Each(fn func(*Row)) {
 	}
 }
 
-// Len is the number of rows.
-func (m Model) Len() int { return len(m.rows) }
+// Len is the number of rows shown.
+func (m Model) Len() int {
+	if m.filtered {
+		return len(m.view)
+	}
+	return len(m.rows)
+}
 
-// Rows returns the rows (read-only).
+// Total is the number of rows, shown or not.
+func (m Model) Total() int { return len(m.rows) }
+
+// Rows returns every row, shown or not (read-only).
 func (m Model) Rows() []Row { return m.rows }
+
+// Shown returns the i-th row shown.
+func (m Model) Shown(i int) Row { return m.rows[m.at(i)] }
 
 // Cursor is the index of the selected row.
 func (m Model) Cursor() int { return m.cursor }
 
 // Selected returns the row under the cursor.
 func (m Model) Selected() (Row, bool) {
-	if m.cursor < 0 || m.cursor >= len(m.rows) {
+	if m.cursor < 0 || m.cursor >= m.Len() {
 		return Row{}, false
 	}
-	return m.rows[m.cursor], true
+	return m.rows[m.at(m.cursor)], true
 }
 
 // Update moves the cursor for the navigation keys of the keymap.
@@ -141,7 +180,7 @@ func (m Model) Update(msg tea.KeyPressMsg) (Model, bool) {
 		m.cursor = 0
 		m.clamp()
 	case key.Matches(msg, k.Bottom):
-		m.cursor = len(m.rows) - 1
+		m.cursor = m.Len() - 1
 		m.clamp()
 	default:
 		return m, false
@@ -155,8 +194,8 @@ func (m *Model) move(n int) {
 }
 
 func (m *Model) clamp() {
-	if m.cursor >= len(m.rows) {
-		m.cursor = len(m.rows) - 1
+	if m.cursor >= m.Len() {
+		m.cursor = m.Len() - 1
 	}
 	if m.cursor < 0 {
 		m.cursor = 0
@@ -167,7 +206,7 @@ func (m *Model) clamp() {
 	if m.cursor >= m.offset+m.height {
 		m.offset = m.cursor - m.height + 1
 	}
-	if maxOff := max(len(m.rows)-m.height, 0); m.offset > maxOff {
+	if maxOff := max(m.Len()-m.height, 0); m.offset > maxOff {
 		m.offset = maxOff
 	}
 	if m.offset < 0 {
@@ -245,9 +284,9 @@ func (m Model) View() string {
 		l.tail("DEVICE", "REQUESTOR", "AGE", "COMMENT")
 	b.WriteString(st.ColumnTitle.Render(format.Fit(title, m.width)))
 	now := m.ctx.Now()
-	end := min(m.offset+m.height, len(m.rows))
+	end := min(m.offset+m.height, m.Len())
 	for i := m.offset; i < end; i++ {
-		r := &m.rows[i]
+		r := &m.rows[m.at(i)]
 		b.WriteByte('\n')
 		// The marker column says, without colour, which row is under the
 		// cursor (>), which are marked (*), and triage flags (D, L).
