@@ -147,7 +147,7 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 		if ev.Action.ID == ev.ID {
 			m.known[ev.ID] = ev.Action
 			a := ev.Action
-			m.table.UpdateRow(ev.ID, func(r *actiontable.Row) {
+			m.updateRow(ev.ID, func(r *actiontable.Row) {
 				marked := r.Marked
 				*r = actiontable.NewRow(a)
 				r.Marked = marked && ev.Outcome != bulk.Cancelled

@@ -7,7 +7,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/mdeactions/mdeactions/ui/cancelform"
 	"github.com/mdeactions/mdeactions/ui/common"
 	"github.com/mdeactions/mdeactions/ui/detail"
+	"github.com/mdeactions/mdeactions/ui/filter"
 	"github.com/mdeactions/mdeactions/ui/format"
 	"github.com/mdeactions/mdeactions/ui/keys"
 	"github.com/mdeactions/mdeactions/ui/signin"
@@ -121,10 +121,18 @@ type Model struct {
 	marked map[string]bool
 	// bulk is the running (or last) bulk cancel; failures keeps, by id, why
 	// an action's last cancel failed.
-	bulk     *bulkState
-	failures map[string]string
-	quitArm  bool
-	tickSeq  int
+	bulk *bulkState
+	// The filter, the search and the order, and the index that serves them.
+	spec       filter.Spec // what the user asked to see
+	loadedSpec filter.Spec // what the rows were read with
+	query      string
+	order      filter.Order
+	ix         *filter.Index
+	idx        []int
+	bar        filter.Bar
+	failures   map[string]string
+	quitArm    bool
+	tickSeq    int
 	// signIn is the sign-in screen while it is shown; signGen tags its
 	// requests so that a reply to an aborted try is dropped.
 	signIn   *signin.Model
@@ -174,6 +182,7 @@ func New(opts Options) Model {
 		opts:     opts,
 		ctx:      ctx,
 		table:    actiontable.New(ctx),
+		bar:      filter.NewBar(ctx),
 		detail:   detail.New(ctx, mde.MachineAction{}),
 		help:     h,
 		loading:  true,
@@ -194,6 +203,7 @@ func New(opts Options) Model {
 type (
 	loadedMsg struct {
 		gen     int
+		spec    filter.Spec // the filter the list was read with
 		actions []mde.MachineAction
 		err     error
 		at      time.Time
@@ -208,9 +218,6 @@ type (
 
 // bulkDraft keys the draft comment of a bulk cancel.
 const bulkDraft = "\x00bulk"
-
-// OpenStatuses is what the list shows.
-var openQuery = mde.Query{Statuses: []mde.ActionStatus{mde.StatusPending, mde.StatusInProgress}}
 
 // Init signs in if needed, else starts the first load.
 func (m Model) Init() tea.Cmd {
@@ -270,12 +277,12 @@ func (m Model) onTick(msg tickMsg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) loadCmd(gen int) tea.Cmd {
-	svc, timeout, now := m.opts.Service, m.opts.Timeout, m.opts.Now
+	svc, timeout, now, spec := m.opts.Service, m.opts.Timeout, m.opts.Now, m.spec
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		actions, err := svc.List(ctx, openQuery)
-		return loadedMsg{gen: gen, actions: actions, err: err, at: now()}
+		actions, err := svc.List(ctx, spec.Query(now()))
+		return loadedMsg{gen: gen, spec: spec, actions: actions, err: err, at: now()}
 	}
 }
 
@@ -322,6 +329,9 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case readyMsg, startedMsg, signedInMsg:
 		return m.onSignIn(msg)
 	case tea.PasteMsg:
+		if m.bar.Active() && !m.tooSmall() {
+			return m.updateBar(msg)
+		}
 		if m.form != nil && !m.tooSmall() {
 			return m.updateForm(msg)
 		}
@@ -349,6 +359,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	if m.form != nil {
 		return m.updateForm(msg)
+	}
+	if m.bar.Active() {
+		return m.updateBar(msg)
 	}
 	if m.signIn != nil {
 		return m.signInKey(msg)
@@ -391,6 +404,27 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.detail, _ = m.detail.Update(msg)
 	case viewList:
 		switch {
+		case key.Matches(msg, k.Search):
+			return m, m.bar.OpenSearch(m.query)
+		case key.Matches(msg, k.Filter):
+			return m, m.bar.OpenSpec(m.spec)
+		case key.Matches(msg, k.Sort, k.Reverse):
+			if key.Matches(msg, k.Sort) {
+				m.order = m.order.Next()
+			} else {
+				m.order = m.order.Reverse()
+			}
+			if m.ix != nil {
+				m.ix.SetOrder(m.order)
+				m.research()
+			}
+			m.msg = footerMsg{footInfo, "Sorted by " + m.order.String() + "."}
+			return m, nil
+		case key.Matches(msg, k.Back) && m.query != "":
+			m.query = ""
+			m.research()
+			m.msg = footerMsg{footInfo, "Search cleared."}
+			return m, nil
 		case key.Matches(msg, k.Mark):
 			if r, ok := m.table.Selected(); ok {
 				m.setMark(r.Action.ID, !m.marked[r.Action.ID])
@@ -398,8 +432,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 			return m, nil
 		case key.Matches(msg, k.MarkAll):
-			for _, r := range m.table.Rows() {
-				if !r.Action.Status.Final() {
+			for i := 0; i < m.table.Len(); i++ {
+				if r := m.table.Shown(i); !r.Action.Status.Final() {
 					m.setMark(r.Action.ID, true)
 				}
 			}
@@ -484,8 +518,8 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 	}
 	if m.view == viewList && m.markedCount() > 0 {
 		var actions []mde.MachineAction
-		for _, r := range m.table.Rows() {
-			if r.Marked && !r.Action.Status.Final() && !m.inFlight[r.Action.ID] {
+		for i := 0; i < m.table.Len(); i++ {
+			if r := m.table.Shown(i); r.Marked && !r.Action.Status.Final() && !m.inFlight[r.Action.ID] {
 				actions = append(actions, r.Action)
 			}
 		}
@@ -577,9 +611,6 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	m.loaded = msg.at
 	m.everLoaded = true
 	actions := msg.actions
-	sort.SliceStable(actions, func(i, j int) bool {
-		return actions[i].CreationDateTimeUtc.Before(actions[j].CreationDateTimeUtc.Time)
-	})
 	rows := make([]actiontable.Row, len(actions))
 	for i, a := range actions {
 		if k, ok := m.known[a.ID]; ok {
@@ -593,7 +624,13 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 		rows[i].Busy = m.inFlight[a.ID]
 		rows[i].Marked = m.marked[a.ID]
 	}
-	m.table.SetRows(rows)
+	// The index orders the rows (oldest first unless sorted otherwise) and
+	// makes the search and the filter cheap; built once per arrival.
+	m.loadedSpec = msg.spec
+	m.ix = filter.NewIndexOrdered(rows, m.order)
+	follow := m.table.SelectedID() // before Search reuses the view's memory
+	m.idx = m.ix.Search(m.query, m.spec, m.opts.Now(), m.idx)
+	m.table.SetRowsView(rows, m.idx, follow)
 	m.recount()
 	if m.view == viewDetail {
 		for _, r := range rows {
@@ -627,7 +664,7 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 		return m
 	}
 	m.known[a.ID] = a
-	m.table.UpdateRow(msg.id, func(r *actiontable.Row) { *r = actiontable.NewRow(a) })
+	m.updateRow(msg.id, func(r *actiontable.Row) { *r = actiontable.NewRow(a) })
 	if m.view == viewDetail && m.detail.ID() == msg.id {
 		m.detail.SetAction(a, false)
 	}
@@ -653,11 +690,12 @@ func (m *Model) setMark(id string, on bool) {
 	m.table.UpdateRow(id, func(r *actiontable.Row) { r.Marked = on })
 }
 
-// markedCount is how many marked actions are in the list now.
+// markedCount is how many marked actions are shown now (a bulk cancel
+// takes only those).
 func (m Model) markedCount() int {
 	n := 0
-	for _, r := range m.table.Rows() {
-		if r.Marked {
+	for i := 0; i < m.table.Len(); i++ {
+		if m.table.Shown(i).Marked {
 			n++
 		}
 	}
@@ -718,6 +756,21 @@ func deviceKey(a mde.MachineAction) string {
 
 const formHeight = 7
 
+// topLines is what goes under the header in the list: the search or filter
+// input while it is open, else a line saying what narrows the list.
+func (m Model) topLines() []string {
+	if m.signIn != nil || m.view != viewList {
+		return nil
+	}
+	if m.bar.Active() {
+		return []string{m.bar.View(m.ctx.Width)}
+	}
+	if l := m.filterLine(); l != "" {
+		return []string{l}
+	}
+	return nil
+}
+
 // maxFooterLines is how many lines a long message may take.
 const maxFooterLines = 4
 
@@ -736,7 +789,7 @@ func (m Model) footerLines() []string {
 
 // bodyHeight is what is left between the header and the footer.
 func (m Model) bodyHeight() int {
-	body := max(m.ctx.Height-2-len(m.footerLines()), 1)
+	body := max(m.ctx.Height-2-len(m.footerLines())-len(m.topLines()), 1)
 	if m.form != nil {
 		body = max(body-formHeight, 2)
 	}
@@ -775,7 +828,7 @@ func (m Model) render() string {
 		return fmt.Sprintf("Terminal too small: %dx%d.\nmdeactions needs at least %dx%d.\nEnlarge the window, or press q to quit.", w, h, MinWidth, MinHeight)
 	}
 	st := m.ctx.Styles
-	parts := []string{m.header()}
+	parts := append([]string{m.header()}, m.topLines()...)
 	body := m.bodyHeight()
 	switch {
 	case m.signIn != nil:
@@ -812,7 +865,7 @@ func (m Model) header() string {
 	}
 	if m.everLoaded {
 		left += " " + fmt.Sprintf("%d actions: %d Pending, %d InProgress",
-			m.table.Len(), m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
+			m.table.Total(), m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
 	}
 	final, other := 0, 0
 	for st, n := range m.counts {
@@ -829,6 +882,9 @@ func (m Model) header() string {
 	}
 	if other > 0 {
 		left += fmt.Sprintf(", %d other", other)
+	}
+	if m.everLoaded && m.table.Len() != m.table.Total() {
+		left += fmt.Sprintf(" · %d shown", m.table.Len())
 	}
 	if n := m.markedCount(); n > 0 {
 		left += fmt.Sprintf(" · %d marked", n)

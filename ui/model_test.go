@@ -19,6 +19,7 @@ import (
 
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/ui/cancelform"
+	"github.com/mdeactions/mdeactions/ui/filter"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -46,6 +47,9 @@ func (f *fakeService) List(_ context.Context, q mde.Query) ([]mde.MachineAction,
 	}
 	var out []mde.MachineAction
 	for _, a := range f.actions {
+		if len(q.Statuses) == 0 {
+			out = append(out, a)
+		}
 		for _, s := range q.Statuses {
 			if a.Status == s {
 				out = append(out, a)
@@ -173,6 +177,8 @@ func keyPress(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
 	case "backspace":
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "ctrl+u":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 	}
 	r := []rune(s)[0]
 	return tea.KeyPressMsg{Code: r, Text: s}
@@ -210,13 +216,12 @@ func (h *harness) selected() mde.MachineAction {
 
 func TestListShowsOpenActionsOldestFirst(t *testing.T) {
 	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
-	rows := h.m.table.Rows()
-	if len(rows) != 3 {
-		t.Fatalf("got %d rows, want the 3 open ones", len(rows))
+	if h.m.table.Len() != 3 {
+		t.Fatalf("got %d rows, want the 3 open ones", h.m.table.Len())
 	}
 	want := []string{"ws-fin-0231.contoso.local", "会議室-pc01", "srv-sql-02.corp.contoso.com"}
-	for i, r := range rows {
-		if r.Device != want[i] {
+	for i := range want {
+		if r := h.m.table.Shown(i); r.Device != want[i] {
 			t.Fatalf("row %d is %s, want %s (oldest first)", i, r.Device, want[i])
 		}
 	}
@@ -494,7 +499,8 @@ func TestRefreshKeepsCursorOnSameAction(t *testing.T) {
 func TestFinalActionCannotBeCancelled(t *testing.T) {
 	svc := &fakeService{actions: []mde.MachineAction{{ID: "x", Type: mde.TypeIsolate, Status: mde.StatusPending}}}
 	h := newHarness(t, svc, nil)
-	h.send(loadedMsg{gen: 0, actions: []mde.MachineAction{{ID: "x", Type: mde.TypeIsolate, Status: mde.StatusTimeOut}}})
+	h.m.spec = filter.Spec{AllStatuses: true} // as with f status:all
+	h.send(loadedMsg{gen: 0, spec: h.m.spec, actions: []mde.MachineAction{{ID: "x", Type: mde.TypeIsolate, Status: mde.StatusTimeOut}}})
 	h.press("c")
 	if h.m.form != nil || !strings.Contains(h.m.msg.text, "already TimeOut") {
 		t.Fatal("the prompt opened for a timed-out action")

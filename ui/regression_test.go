@@ -273,7 +273,7 @@ func TestMarksSurviveRefreshAndShowWithoutColour(t *testing.T) {
 		t.Fatalf("mark not visible without colour:\n%s", s)
 	}
 	h.press("r")
-	if r := h.m.table.Rows()[0]; !r.Marked || r.Action.ID != first {
+	if r := h.m.table.Shown(0); !r.Marked || r.Action.ID != first {
 		t.Fatal("the mark was lost in the refresh")
 	}
 	h.press("a")

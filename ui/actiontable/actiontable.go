@@ -74,14 +74,23 @@ func (m *Model) SetRows(rows []Row) {
 	m.follow(id)
 }
 
-// SetView shows only the rows at the given indexes, in that order (a
-// search or filter result; the slice is kept, not copied) and keeps the
-// cursor on the same action when it is still shown.
-func (m *Model) SetView(idx []int) {
-	id := m.selectedID()
-	m.view, m.filtered = idx, true
-	m.follow(id)
+// SetRowsView replaces the rows and shows those at idx, in that order (a
+// search result; the slice is kept, not copied), and puts the cursor on
+// the action with the id follow when it is shown. Take follow from
+// SelectedID before computing idx: idx may reuse the old view's memory.
+func (m *Model) SetRowsView(rows []Row, idx []int, follow string) {
+	m.rows, m.view, m.filtered = rows, idx, true
+	m.follow(follow)
 }
+
+// SetView is SetRowsView with the same rows.
+func (m *Model) SetView(idx []int, follow string) {
+	m.view, m.filtered = idx, true
+	m.follow(follow)
+}
+
+// SelectedID is the id of the action under the cursor, "" if none.
+func (m Model) SelectedID() string { return m.selectedID() }
 
 func (m Model) selectedID() string {
 	if r, ok := m.Selected(); ok {

@@ -18,6 +18,10 @@ type KeyMap struct {
 	Back        key.Binding
 	Cancel      key.Binding // the destructive one: cancel a machine action
 	Refresh     key.Binding
+	Search      key.Binding // incremental text search over the shown columns
+	Filter      key.Binding // the filter spec (status, type, device, requestor, age)
+	Sort        key.Binding // sort by the next column
+	Reverse     key.Binding // reverse the order
 	Mark        key.Binding // mark the row for a bulk cancel, and move down
 	MarkAll     key.Binding // mark every row shown
 	ClearMarks  key.Binding
@@ -46,6 +50,10 @@ func Default() KeyMap {
 		Back:        key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Cancel:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "cancel")),
 		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Search:      key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
+		Filter:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "filter")),
+		Sort:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
+		Reverse:     key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse order")),
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
 		MarkAll:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "mark all shown")),
 		ClearMarks:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "clear marks")),
@@ -69,7 +77,7 @@ func (k *KeyMap) ReadOnly() {
 
 // ShortHelp is the footer's one line of help in the list.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Open, k.Cancel, k.Refresh, k.Help, k.Quit}
+	return []key.Binding{k.Open, k.Cancel, k.Search, k.Help, k.Quit}
 }
 
 // FullHelp is the help screen, in columns.
@@ -78,6 +86,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom},
 		{k.PageUp, k.PageDown, k.HalfUp, k.HalfDown},
 		{k.Open, k.Back, k.Cancel, k.Refresh},
+		{k.Search, k.Filter, k.Sort, k.Reverse},
 		{k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk},
 		{k.CopyID, k.CopyMachine},
 		{k.Help, k.Quit, k.ForceQuit},
@@ -92,5 +101,5 @@ func (k KeyMap) DetailHelp() []key.Binding {
 // All returns every binding, for conflict checks.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
-		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
+		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
 }

@@ -1,0 +1,111 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mdeactions/mdeactions/mde"
+)
+
+func shownDevices(h *harness) []string {
+	var out []string
+	for i := 0; i < h.m.table.Len(); i++ {
+		out = append(out, h.m.table.Shown(i).Device)
+	}
+	return out
+}
+
+func TestIncrementalSearch(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	h.press("/")
+	if !h.m.bar.Active() {
+		t.Fatal("/ did not open the search")
+	}
+	h.typeText("ws-fin")
+	if got := shownDevices(h); len(got) != 1 || got[0] != "ws-fin-0231.contoso.local" {
+		t.Fatalf("while typing, shown = %v", got)
+	}
+	if s := h.screen(); !strings.Contains(s, "1 shown") {
+		t.Fatalf("header does not say how many are shown:\n%s", s)
+	}
+	h.press("enter")
+	if h.m.bar.Active() || h.m.query != "ws-fin" || !strings.Contains(h.screen(), `search "ws-fin"`) {
+		t.Fatalf("enter did not keep the search:\n%s", h.screen())
+	}
+	h.press("esc")
+	if h.m.query != "" || h.m.table.Len() != 3 {
+		t.Fatal("esc in the list did not clear the search")
+	}
+	// Keys that mean something in the list are text in the search.
+	h.press("/")
+	h.typeText("q c r")
+	if h.m.form != nil || h.svc.lists != 1 || !h.m.bar.Active() {
+		t.Fatal("a key typed in the search acted on the list")
+	}
+	h.press("esc")
+	if h.m.bar.Active() || h.m.query != "" {
+		t.Fatal("esc in the search did not clear it")
+	}
+}
+
+func TestFilterSpecNarrowsLocallyAndWidensWithAReload(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	h.press("f")
+	h.typeText("type:scan")
+	h.press("enter")
+	if got := shownDevices(h); len(got) != 1 || got[0] != "srv-sql-02.corp.contoso.com" {
+		t.Fatalf("type:scan shows %v", got)
+	}
+	if svc.lists != 1 {
+		t.Fatal("a narrower filter read the list again")
+	}
+	h.press("f", "ctrl+u") // clear the input
+	h.typeText("status:all")
+	h.press("enter")
+	if svc.lists != 2 {
+		t.Fatalf("a wider filter did not read the list again (%d calls)", svc.lists)
+	}
+	if h.m.table.Len() != 4 {
+		t.Fatalf("status:all shows %d rows, want all 4", h.m.table.Len())
+	}
+	h.press("f")
+	h.typeText(" bogus:1")
+	h.press("enter")
+	if !h.m.bar.Active() || h.m.bar.Err() == "" {
+		t.Fatal("a bad filter was applied or not explained")
+	}
+}
+
+func TestSortKeys(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	h.press("O")
+	if got := shownDevices(h); got[0] != "srv-sql-02.corp.contoso.com" {
+		t.Fatalf("O did not reverse to newest first: %v", got)
+	}
+	h.press("o")
+	if !strings.Contains(h.m.msg.text, "Sorted by") {
+		t.Fatalf("footer = %q", h.m.msg.text)
+	}
+	if !strings.Contains(h.screen(), "sorted by") {
+		t.Fatalf("the order is not shown:\n%s", h.screen())
+	}
+}
+
+func TestACancelledRowStaysInViewUntilRefresh(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	id := h.selected().ID
+	h.press("c")
+	h.typeText("x")
+	h.press("enter", "y")
+	if r, ok := h.m.table.Selected(); !ok || r.Action.ID != id || r.Action.Status != mde.StatusCancelled {
+		t.Fatal("the cancelled row left the view at once")
+	}
+	h.press("r")
+	for i := 0; i < h.m.table.Len(); i++ {
+		if h.m.table.Shown(i).Action.ID == id {
+			t.Fatal("the cancelled row is still shown after a refresh of the open actions")
+		}
+	}
+}
