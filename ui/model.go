@@ -325,7 +325,9 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case bulkStartedMsg, bulkEventMsg, bulkEndMsg, bulkTickMsg:
 		return m.onBulk(msg)
 	case cancelledMsg:
-		return m.onCancelled(msg), nil
+		return m.onCancelled(msg)
+	case verifiedMsg:
+		return m.onVerified(msg), nil
 	case readyMsg, startedMsg, signedInMsg:
 		return m.onSignIn(msg)
 	case tea.PasteMsg:
@@ -645,13 +647,13 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	return m
 }
 
-func (m Model) onCancelled(msg cancelledMsg) Model {
+func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 	delete(m.inFlight, msg.id)
 	m.quitArm = false
 	m.setBusy(msg.id, false)
 	if msg.err != nil {
 		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken) + " Your comment is kept (press c to retry)."}
-		return m
+		return m, nil
 	}
 	delete(m.drafts, msg.id)
 	a := msg.action
@@ -661,7 +663,7 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 	if a.ID != msg.id {
 		m.msg = footerMsg{footErr, "The API answered the cancel of " + textsafe.Clean(msg.id) + " with another action (" +
 			textsafe.Clean(a.ID) + "). Press r to see the real state."}
-		return m
+		return m, nil
 	}
 	m.known[a.ID] = a
 	m.updateRow(msg.id, func(r *actiontable.Row) { *r = actiontable.NewRow(a) })
@@ -675,8 +677,65 @@ func (m Model) onCancelled(msg cancelledMsg) Model {
 			who = " by " + textsafe.Clean(a.CancellationRequestor)
 		}
 		m.msg = footerMsg{footOK, "Cancelled " + format.TypeName(a) + " on " + format.Device(a) + who + "."}
+		if a.CompletedBeforeCancel() {
+			m.msg = footerMsg{footErr, m.msg.text + " But a command had already completed before the cancel: check its result."}
+		}
 	} else {
 		m.msg = footerMsg{footErr, "Cancel sent, but the API says the action is now " + format.Status(a.Status) + ". Press r to refresh."}
+	}
+	return m, m.verifyCmd(a)
+}
+
+// verifiedMsg is the re-read of a device after a cancel on it.
+type verifiedMsg struct {
+	device  string
+	before  map[string]mde.MachineAction
+	actions []mde.MachineAction
+	err     error
+}
+
+// verifyCmd re-reads the other actions on the cancelled action's device
+// (one list call, on the list budget) to report collateral changes.
+func (m Model) verifyCmd(a mde.MachineAction) tea.Cmd {
+	if a.MachineID == "" {
+		return nil
+	}
+	before := map[string]mde.MachineAction{}
+	for _, r := range m.table.Rows() {
+		if r.Action.MachineID == a.MachineID && r.Action.ID != a.ID {
+			before[r.Action.ID] = r.Action
+		}
+	}
+	if len(before) == 0 {
+		return nil
+	}
+	svc, timeout, machine, device := m.opts.Service, m.opts.Timeout, a.MachineID, format.Device(a)
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		actions, err := svc.List(ctx, mde.Query{MachineIDs: []string{machine}})
+		return verifiedMsg{device, before, actions, err}
+	}
+}
+
+func (m Model) onVerified(msg verifiedMsg) Model {
+	if msg.err != nil {
+		return m // the cancel itself is reported; a failed re-read adds nothing sure
+	}
+	var changes []string
+	for _, a := range msg.actions {
+		if b, ok := msg.before[a.ID]; ok && b.Status != a.Status {
+			changes = append(changes, fmt.Sprintf("%s %s → %s", format.TypeName(a), format.Status(b.Status), format.Status(a.Status)))
+			m.updateRow(a.ID, func(r *actiontable.Row) {
+				marked, busy := r.Marked, r.Busy
+				*r = actiontable.NewRow(a)
+				r.Marked, r.Busy = marked, busy
+			})
+		}
+	}
+	if len(changes) > 0 {
+		m.recount()
+		m.msg = footerMsg{footErr, m.msg.text + " Also changed on " + msg.device + ": " + strings.Join(changes, ", ") + "."}
 	}
 	return m
 }

@@ -34,6 +34,7 @@ type fakeService struct {
 	cancelErr error
 	cancels   []cancelCall
 	lists     int
+	onCancel  func(f *fakeService) // runs after a successful cancel (collateral changes)
 }
 
 type cancelCall struct{ id, comment string }
@@ -46,6 +47,14 @@ func (f *fakeService) List(_ context.Context, q mde.Query) ([]mde.MachineAction,
 		return nil, f.listErr
 	}
 	var out []mde.MachineAction
+	if len(q.MachineIDs) > 0 {
+		for _, a := range f.actions {
+			if a.MachineID == q.MachineIDs[0] {
+				out = append(out, a)
+			}
+		}
+		return out, nil
+	}
 	for _, a := range f.actions {
 		if len(q.Statuses) == 0 {
 			out = append(out, a)
@@ -74,6 +83,9 @@ func (f *fakeService) Cancel(_ context.Context, id, comment string) (mde.Machine
 			a.CancellationDateTimeUtc = mde.Timestamp{Time: testNow}
 			a.LastUpdateDateTimeUtc = mde.Timestamp{Time: testNow}
 			f.actions[i] = a
+			if f.onCancel != nil {
+				f.onCancel(f)
+			}
 			return a, nil
 		}
 	}
@@ -136,7 +148,7 @@ func (h *harness) run(cmd tea.Cmd) {
 		return
 	}
 	switch msg := msg.(type) {
-	case loadedMsg, cancelledMsg:
+	case loadedMsg, cancelledMsg, verifiedMsg:
 		h.run(h.send(msg))
 	case tea.BatchMsg:
 		for _, c := range msg {

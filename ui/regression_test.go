@@ -317,3 +317,33 @@ func TestTriageFlagsDuplicatesAndLiveResponseBlockers(t *testing.T) {
 		}
 	}
 }
+
+func TestACancelReReadsItsDeviceForCollateralChanges(t *testing.T) {
+	acts := sampleActions()
+	sibling := acts[0]
+	sibling.ID, sibling.MachineID, sibling.ComputerDNSName = "sibling", acts[1].MachineID, acts[1].ComputerDNSName
+	acts = append(acts, sibling)
+	svc := &fakeService{actions: acts}
+	svc.onCancel = func(f *fakeService) {
+		for i := range f.actions {
+			if f.actions[i].ID == "sibling" {
+				f.actions[i].Status = mde.StatusFailed // changed while we cancelled next to it
+			}
+		}
+	}
+	h := newHarness(t, svc, nil)
+	listsBefore := svc.lists
+	if h.selected().MachineID != acts[1].MachineID {
+		t.Fatal("test setup: the first row is not on the sibling's device")
+	}
+	h.press("c")
+	h.typeText("x")
+	h.press("enter", "y")
+	if svc.lists != listsBefore+1 {
+		t.Fatalf("%d list calls after the cancel, want one re-read of the device", svc.lists-listsBefore)
+	}
+	flat := strings.Join(strings.Fields(h.m.msg.text), " ")
+	if !strings.Contains(flat, "Also changed on ws-fin-0231.contoso.local: RunAntiVirusScan (Quick) InProgress → Failed") {
+		t.Fatalf("footer = %q", h.m.msg.text)
+	}
+}
