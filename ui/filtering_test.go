@@ -3,8 +3,10 @@ package ui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/ui/filter"
 )
 
 func shownDevices(h *harness) []string {
@@ -107,5 +109,27 @@ func TestACancelledRowStaysInViewUntilRefresh(t *testing.T) {
 		if h.m.table.Shown(i).Action.ID == id {
 			t.Fatal("the cancelled row is still shown after a refresh of the open actions")
 		}
+	}
+}
+
+func TestGroupByDevice(t *testing.T) {
+	acts := sampleActions()
+	dup := acts[0]
+	dup.ID, dup.Type, dup.CreationDateTimeUtc = "dup", mde.TypeIsolate, ts(100*time.Hour)
+	acts = append(acts, dup)
+	h := newHarness(t, &fakeService{actions: acts}, nil)
+	h.press("D")
+	got := shownDevices(h)
+	want := []string{"srv-sql-02.corp.contoso.com", "srv-sql-02.corp.contoso.com", "ws-fin-0231.contoso.local", "会議室-pc01"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("grouped order %v, want %v", got, want)
+	}
+	s := h.screen()
+	if strings.Count(s, "srv-sql-02") != 1 || !strings.Contains(s, "  ·") {
+		t.Fatalf("a device is not named once per group:\n%s", s)
+	}
+	h.press("D")
+	if got := shownDevices(h); got[0] != "srv-sql-02.corp.contoso.com" || h.m.order != (filter.Order{}) {
+		t.Fatalf("D again did not go back to oldest first: %v", got)
 	}
 }

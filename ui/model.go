@@ -410,12 +410,18 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, m.bar.OpenSearch(m.query)
 		case key.Matches(msg, k.Filter):
 			return m, m.bar.OpenSpec(m.spec)
-		case key.Matches(msg, k.Sort, k.Reverse):
-			if key.Matches(msg, k.Sort) {
+		case key.Matches(msg, k.Sort, k.Reverse, k.Group):
+			switch {
+			case key.Matches(msg, k.Group) && m.order.Column == filter.ColDevice:
+				m.order = filter.Order{} // back to oldest first
+			case key.Matches(msg, k.Group):
+				m.order = filter.Order{Column: filter.ColDevice}
+			case key.Matches(msg, k.Sort):
 				m.order = m.order.Next()
-			} else {
+			default:
 				m.order = m.order.Reverse()
 			}
+			m.table.SetGrouped(m.order.Column == filter.ColDevice)
 			if m.ix != nil {
 				m.ix.SetOrder(m.order)
 				m.research()

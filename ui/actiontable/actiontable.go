@@ -50,6 +50,7 @@ type Model struct {
 	rows     []Row
 	view     []int // the indexes of the rows shown, when filtered
 	filtered bool
+	grouped  bool // rows come sorted by device: name each device once
 	cursor   int
 	offset   int
 	width    int
@@ -88,6 +89,10 @@ func (m *Model) SetView(idx []int, follow string) {
 	m.view, m.filtered = idx, true
 	m.follow(follow)
 }
+
+// SetGrouped names each device once, on its first row, when the rows come
+// sorted by device.
+func (m *Model) SetGrouped(on bool) { m.grouped = on }
 
 // SelectedID is the id of the action under the cursor, "" if none.
 func (m Model) SelectedID() string { return m.selectedID() }
@@ -316,7 +321,11 @@ func (m Model) View() string {
 		}
 		left := marker + format.Fit(r.TypeLabel, l.typ) + " "
 		statusCell := format.Fit(status, l.status)
-		right := l.tail(r.Device, r.Requestor, format.Age(now, r.Action.CreationDateTimeUtc), r.Comment)
+		device := r.Device
+		if m.grouped && i > m.offset && m.rows[m.at(i-1)].Device == r.Device {
+			device = "  ·" // the same device as the row above
+		}
+		right := l.tail(device, r.Requestor, format.Age(now, r.Action.CreationDateTimeUtc), r.Comment)
 		if i == m.cursor {
 			b.WriteString(st.Cursor.Render(left + statusCell + right))
 			continue

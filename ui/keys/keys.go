@@ -22,6 +22,7 @@ type KeyMap struct {
 	Filter      key.Binding // the filter spec (status, type, device, requestor, age)
 	Sort        key.Binding // sort by the next column
 	Reverse     key.Binding // reverse the order
+	Group       key.Binding // group the rows by device
 	Mark        key.Binding // mark the row for a bulk cancel, and move down
 	MarkAll     key.Binding // mark every row shown
 	ClearMarks  key.Binding
@@ -54,6 +55,7 @@ func Default() KeyMap {
 		Filter:      key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "filter")),
 		Sort:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
 		Reverse:     key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse order")),
+		Group:       key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "group by device")),
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
 		MarkAll:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "mark all shown")),
 		ClearMarks:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "clear marks")),
@@ -86,7 +88,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Top, k.Bottom},
 		{k.PageUp, k.PageDown, k.HalfUp, k.HalfDown},
 		{k.Open, k.Back, k.Cancel, k.Refresh},
-		{k.Search, k.Filter, k.Sort, k.Reverse},
+		{k.Search, k.Filter, k.Sort, k.Reverse, k.Group},
 		{k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk},
 		{k.CopyID, k.CopyMachine},
 		{k.Help, k.Quit, k.ForceQuit},
@@ -101,5 +103,5 @@ func (k KeyMap) DetailHelp() []key.Binding {
 // All returns every binding, for conflict checks.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
-		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
+		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Group, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
 }
