@@ -223,9 +223,23 @@ const bulkDraft = "\x00bulk"
 func (m Model) Init() tea.Cmd {
 	warn := m.waitWarning()
 	if m.signIn != nil {
-		return tea.Batch(m.readyCmd(m.signGen), warn)
+		return tea.Batch(m.readyCmd(m.signGen), warn, m.ageTick())
 	}
-	return tea.Batch(m.loadCmd(m.gen), warn)
+	return tea.Batch(m.loadCmd(m.gen), warn, m.ageTick())
+}
+
+// ageTickMsg redraws the header's "refreshed N s ago". It ticks only while
+// automatic refresh is on (the data changes then anyway); with it off,
+// nothing ticks and an idle screen sends nothing.
+type ageTickMsg struct{}
+
+const ageEvery = 10 * time.Second
+
+func (m Model) ageTick() tea.Cmd {
+	if m.opts.RefreshEvery <= 0 {
+		return nil
+	}
+	return tea.Tick(ageEvery, func(time.Time) tea.Msg { return ageTickMsg{} })
 }
 
 // warningMsg is a warning from the layers below, for the footer.
@@ -319,6 +333,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.scheduleRefresh()
 	case tickMsg:
 		return m.onTick(msg)
+	case ageTickMsg:
+		return m, m.ageTick()
 	case warningMsg:
 		m.msg = footerMsg{footErr, "Warning: " + textsafe.Clean(string(msg))}
 		return m, m.waitWarning()
@@ -966,6 +982,9 @@ func (m Model) header() string {
 		rights = []string{"signing in", ""}
 	case m.loading:
 		rights = []string{"loading…", ""}
+	case !m.loaded.IsZero() && m.opts.RefreshEvery > 0:
+		ago := fmt.Sprintf("%ds ago", int(m.opts.Now().Sub(m.loaded).Seconds()))
+		rights = []string{"refreshed " + ago, ago, ""}
 	case !m.loaded.IsZero():
 		at := m.loaded.Local().Format("15:04:05")
 		rights = []string{"updated " + at, at, ""}

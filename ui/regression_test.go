@@ -347,3 +347,22 @@ func TestACancelReReadsItsDeviceForCollateralChanges(t *testing.T) {
 		t.Fatalf("footer = %q", h.m.msg.text)
 	}
 }
+
+func TestHeaderSaysHowLongAgoTheListWasRefreshed(t *testing.T) {
+	now := testNow
+	h := newHarness(t, &fakeService{actions: sampleActions()}, func(o *Options) {
+		o.RefreshEvery = 30 * time.Second
+		o.Now = func() time.Time { return now }
+		o.Endpoint = "127.0.0.1:41371"
+	})
+	now = now.Add(20 * time.Second)
+	h.send(ageTickMsg{})
+	if s := h.screen(); !strings.Contains(s, "refreshed 20s ago") {
+		t.Fatalf("header:\n%s", s)
+	}
+	// With automatic refresh off, nothing ticks.
+	h2 := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	if h2.m.ageTick() != nil {
+		t.Fatal("a timer ticks with automatic refresh off")
+	}
+}
