@@ -156,6 +156,7 @@ func TestTmuxBulkCancelPaced(t *testing.T) {
 				if throttled != 0 {
 					t.Fatalf("%d answers 429 while the tool was alone, want 0", throttled)
 				}
+				t.Logf("alone: %d cancels in %s, %d answers 429", n, elapsed.Round(10*time.Millisecond), throttled)
 				// 100 at once, the rest 2 s later: paced at the limit, not slower.
 				if elapsed > 8*time.Second {
 					t.Fatalf("%d cancels took %s under 100 per 2 s", n, elapsed)
@@ -174,6 +175,7 @@ func TestTmuxBulkCancelPaced(t *testing.T) {
 						t.Fatal("no cancel after a 429")
 					}
 					gap := cancels[i+1].at.Sub(h.at)
+					t.Logf("busy: 429 with Retry-After %s; next cancel %s later", h.retryAfter, gap.Round(time.Millisecond))
 					if gap < h.retryAfter-50*time.Millisecond || gap > h.retryAfter+time.Second {
 						t.Fatalf("next cancel %s after a 429 with Retry-After %s", gap, h.retryAfter)
 					}
