@@ -387,8 +387,14 @@ func runTUI(cmd *cobra.Command, f flags) error {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	e.warnings.hold = true
-	_, err = tea.NewProgram(ui.New(uopts), popts...).Run()
+	final, err := tea.NewProgram(ui.New(uopts), popts...).Run()
 	e.warnings.flush()
+	if m, ok := final.(ui.Model); ok {
+		// What a bulk cancel did stays readable after the screen is gone.
+		for _, line := range m.Report() {
+			fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions:", line)
+		}
+	}
 	if errors.Is(err, tea.ErrInterrupted) {
 		return nil
 	}

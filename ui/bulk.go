@@ -34,15 +34,16 @@ type BulkJob interface {
 
 // bulkState is what the UI shows of a running or finished bulk cancel.
 type bulkState struct {
-	job      BulkJob
-	total    int
-	done     int
-	outcomes map[bulk.Outcome]int
-	until    time.Time // throttled until
-	paused   bool
-	aborting bool
-	finished bool
-	notes    []string // collateral changes and races, in words
+	job       BulkJob
+	total     int
+	done      int
+	outcomes  map[bulk.Outcome]int
+	until     time.Time // the next call waits until then
+	throttled bool      // because of a 429 (else our own pacing)
+	paused    bool
+	aborting  bool
+	finished  bool
+	notes     []string // collateral changes and races, in words
 }
 
 type (
@@ -132,7 +133,7 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 	var cmd tea.Cmd
 	switch ev.Kind {
 	case bulk.Waiting:
-		b.until = ev.Until
+		b.until, b.throttled = ev.Until, ev.Err != nil
 		cmd = bulkTick()
 	case bulk.Started:
 		b.until = time.Time{}
@@ -169,11 +170,23 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 		m.recount()
 	case bulk.Verified:
 		for _, c := range ev.Changes {
+			if m.inFlight[c.After.ID] || m.marked[c.After.ID] {
+				continue // part of this job: not a side effect
+			}
 			b.notes = append(b.notes, fmt.Sprintf("Also changed on %s: %s %s → %s.", format.Device(c.After),
 				format.TypeName(c.After), format.Status(c.Before.Status), format.Status(c.After.Status)))
+			a := c.After
+			m.updateRow(a.ID, func(r *actiontable.Row) {
+				marked, busy := r.Marked, r.Busy
+				*r = actiontable.NewRow(a)
+				r.Marked, r.Busy = marked, busy
+			})
 		}
+		m.recount()
 	}
-	m.msg = footerMsg{footInfo, b.progress(m.opts.Now())}
+	if !m.quitArm { // the quit warning stays until answered
+		m.msg = footerMsg{footInfo, b.progress(m.opts.Now())}
+	}
 	return cmd
 }
 
@@ -189,8 +202,13 @@ func (b bulkState) progress(now time.Time) string {
 	switch {
 	case b.paused:
 		s += " · PAUSED (p resumes)"
+	case !b.until.IsZero() && now.Before(b.until) && b.throttled:
+		s += fmt.Sprintf(" · throttled by the API (429): resuming in %ds", int(b.until.Sub(now).Seconds()+0.999))
 	case !b.until.IsZero() && now.Before(b.until):
-		s += fmt.Sprintf(" · throttled by the API: resuming in %ds", int(b.until.Sub(now).Seconds()+0.999))
+		s += fmt.Sprintf(" · pacing within the API's limits: next in %ds", int(b.until.Sub(now).Seconds()+0.999))
+	}
+	if b.paused {
+		return s + " · x stop the rest"
 	}
 	return s + " · p pause · x stop the rest"
 }
@@ -217,11 +235,27 @@ func (b bulkState) summary() string {
 	if n := b.outcomes[bulk.Failed] + b.outcomes[bulk.Unknown]; n > 0 {
 		s += " Failed rows keep their mark: enter shows why; c retries them."
 	}
-	for _, n := range b.notes {
-		s += " " + textsafe.Clean(n)
+	if len(b.notes) > 0 {
+		s += fmt.Sprintf(" %d more things to know: R shows the report.", len(b.notes))
 	}
 	return s
 }
+
+// Report is the bulk cancel's report, for the report view and for after the
+// program exits.
+func (b bulkState) Report() []string {
+	lines := []string{fmt.Sprintf("Bulk cancel of %d actions: %s.", b.total, b.counts())}
+	if !b.finished {
+		lines[0] = fmt.Sprintf("Bulk cancel of %d actions, stopped by quitting: %s; %d not sent.", b.total, b.counts(), b.total-b.done)
+	}
+	for _, n := range b.notes {
+		lines = append(lines, "- "+textsafe.Clean(n))
+	}
+	return lines
+}
+
+// running reports a bulk cancel that has not ended.
+func (b *bulkState) running() bool { return b != nil && !b.finished }
 
 // bulkKey handles the keys that steer a running job.
 func (m Model) bulkKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd, bool) {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	tea "charm.land/bubbletea/v2"
 	"context"
 	"fmt"
 	"strings"
@@ -75,7 +76,7 @@ func TestBulkCancelOfMarkedActions(t *testing.T) {
 	}
 	h.typeText("wrong group")
 	h.press("enter")
-	if !strings.Contains(h.screen(), "Cancel these 3 actions? (3 Isolate) [y/N]") {
+	if !strings.Contains(h.screen(), "Cancel these 3 actions? [y/N]") {
 		t.Fatalf("confirmation:\n%s", h.screen())
 	}
 	start := h.send(keyPress("y"))
@@ -95,8 +96,12 @@ func TestBulkCancelOfMarkedActions(t *testing.T) {
 	cancelled.Status, cancelled.CancellationRequestor = mde.StatusCancelled, "responder@contoso.com"
 	cancelled.LastUpdateDateTimeUtc = mde.Timestamp{Time: now}
 	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: ids[0], Outcome: bulk.Cancelled, Action: cancelled, Done: 1, Total: 3})
-	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: now.Add(37 * time.Second), Done: 1, Total: 3})
-	if s := h.screen(); !strings.Contains(s, "Cancelling 1/3") || !strings.Contains(s, "resuming in 37s") {
+	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: now.Add(2 * time.Second), Done: 1, Total: 3})
+	if s := h.m.msg.text; !strings.Contains(s, "Cancelling 1/3") || !strings.Contains(s, "pacing within the API's limits: next in 2s") {
+		t.Fatalf("our own pacing is not told apart:\n%s", s)
+	}
+	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: now.Add(37 * time.Second), Err: &mde.APIError{StatusCode: 429}, Done: 1, Total: 3})
+	if s := h.m.msg.text; !strings.Contains(s, "Cancelling 1/3") || !strings.Contains(s, "throttled by the API (429): resuming in 37s") {
 		t.Fatalf("no progress or countdown:\n%s", s)
 	}
 	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: ids[1], Outcome: bulk.Failed, Action: fb.actions[1],
@@ -193,5 +198,90 @@ func TestReadOnlyHasNoMarksOrBulk(t *testing.T) {
 	h.press("space", "a", "c")
 	if len(h.m.marked) != 0 || h.m.form != nil {
 		t.Fatal("marks or a cancel in read-only mode")
+	}
+}
+
+// Found by a tester: what a bulk cancel would leave out, the quit during
+// one, and the report that got cut.
+func TestBulkFindingsFromANewUser(t *testing.T) {
+	h, fb := newBulkHarness(t, 12)
+	h.press("a")
+	h.press("/")
+	h.typeText("host-01")
+	h.press("enter")
+	if s := h.screen(); !strings.Contains(s, "marked (+") {
+		t.Fatalf("hidden marks not counted in the header:\n%s", s)
+	}
+	h.press("c")
+	if s := strings.Join(strings.Fields(h.screen()), " "); !strings.Contains(s, "more marked actions are hidden by the filter or search: not included") {
+		t.Fatalf("the form does not say marked actions are left out:\n%s", h.screen())
+	}
+	h.typeText("x")
+	h.press("enter")
+	h.send(runCmd(h.send(keyPress("y"))))
+	start := fb.job
+	if start == nil {
+		// 3 shown (host-01 is every fifth of 12): y confirms
+		t.Fatal("bulk did not start")
+	}
+	h.press("u")
+	if !strings.Contains(h.m.msg.text, "its actions are fixed until it ends") {
+		t.Fatalf("marks changed during a bulk: %q", h.m.msg.text)
+	}
+	h.send(tea.WindowSizeMsg{Width: 50, Height: 12})
+	if cmd := h.send(keyPress("q")); cmd != nil {
+		t.Fatal("q on the too-small screen quit a running bulk cancel without asking")
+	}
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if !strings.Contains(h.m.msg.text, "not sent yet") {
+		t.Fatalf("quit warning: %q", h.m.msg.text)
+	}
+	h.deliver(fb, bulk.Event{Kind: bulk.Started, ID: "id-000", Total: 3})
+	if !strings.Contains(h.m.msg.text, "press q again") {
+		t.Fatal("progress replaced the quit warning")
+	}
+	cmd := h.send(keyPress("q"))
+	if cmd == nil || fb.job.stops != 1 {
+		t.Fatal("the second q did not stop the job and quit")
+	}
+	if r := h.m.Report(); len(r) == 0 || !strings.Contains(r[0], "stopped by quitting") {
+		t.Fatalf("report after quitting: %v", r)
+	}
+}
+
+func TestBulkReportView(t *testing.T) {
+	h, fb := newBulkHarness(t, 2)
+	h.press("a", "c")
+	h.typeText("x")
+	h.press("enter")
+	h.send(runCmd(h.send(keyPress("y"))))
+	for i, a := range fb.actions {
+		c := a
+		c.Status = mde.StatusCancelled
+		h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: a.ID, Outcome: bulk.Cancelled, Action: c, CompletedBeforeCancel: i == 0, Done: i + 1, Total: 2})
+	}
+	close(fb.job.events)
+	h.send(runCmd(nextEventCmd(fb.job)))
+	if !strings.Contains(h.m.msg.text, "R shows the report") {
+		t.Fatalf("summary: %q", h.m.msg.text)
+	}
+	h.press("R")
+	s := strings.Join(strings.Fields(h.screen()), " ")
+	if !strings.Contains(s, "Bulk cancel of 2 actions: 2 cancelled.") || !strings.Contains(s, "a command had already completed") {
+		t.Fatalf("report view:\n%s", h.screen())
+	}
+	h.press("esc")
+	if h.m.view != viewList {
+		t.Fatal("esc did not leave the report")
+	}
+}
+
+func TestEmptyResultSaysTheFilterHidesIt(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	h.press("/")
+	h.typeText("no-such-host")
+	h.press("enter")
+	if !strings.Contains(h.screen(), "No action matches the filter or the search") {
+		t.Fatalf("empty result:\n%s", h.screen())
 	}
 }

@@ -90,6 +90,7 @@ const (
 	viewList view = iota
 	viewDetail
 	viewHelp
+	viewReport
 )
 
 // Model is the root model.
@@ -369,9 +370,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	}
 	if m.tooSmall() {
-		// Nothing on screen to act on: only quitting works.
+		// Nothing on screen to act on: only quitting works (and asks first
+		// while cancels are under way, as at any size).
 		if key.Matches(msg, k.Quit) {
-			return m, tea.Quit
+			return m.quit()
 		}
 		return m, nil
 	}
@@ -385,19 +387,14 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.signInKey(msg)
 	}
 	if key.Matches(msg, k.Quit) {
-		if len(m.inFlight) > 0 && !m.quitArm {
-			m.quitArm = true
-			m.msg = footerMsg{footErr, fmt.Sprintf("%d cancel(s) still waiting for the API's answer: press q again to quit anyway.", len(m.inFlight))}
-			return m, nil
-		}
-		return m, tea.Quit
+		return m.quit()
 	}
 	m.quitArm = false
 	if nm, cmd, ok := m.bulkKey(msg); ok {
 		return nm, cmd
 	}
-	if m.view == viewHelp {
-		if key.Matches(msg, k.Help, k.Back) {
+	if m.view == viewHelp || m.view == viewReport {
+		if key.Matches(msg, k.Help, k.Back, k.Report) {
 			m.view = m.back
 		}
 		return m, nil
@@ -408,6 +405,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Refresh):
 		return m.refresh()
+	case key.Matches(msg, k.Report) && m.bulk != nil:
+		m.back, m.view = m.view, viewReport
+		return m, nil
 	case key.Matches(msg, k.Cancel):
 		return m.startCancel()
 	case key.Matches(msg, k.CopyID, k.CopyMachine):
@@ -421,6 +421,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.detail, _ = m.detail.Update(msg)
 	case viewList:
+		if key.Matches(msg, k.Mark, k.MarkAll, k.ClearMarks) && m.bulk.running() {
+			m.msg = footerMsg{footInfo, "A bulk cancel is running: its actions are fixed until it ends (x stops the rest)."}
+			return m, nil
+		}
 		switch {
 		case key.Matches(msg, k.Search):
 			return m, m.bar.OpenSearch(m.query)
@@ -490,6 +494,34 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// quit asks once more while cancels are under way, then quits; a running
+// bulk job is stopped so that nothing new is sent.
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	if len(m.inFlight) > 0 && !m.quitArm {
+		m.quitArm = true
+		if m.bulk.running() {
+			m.msg = footerMsg{footErr, fmt.Sprintf("A bulk cancel is running (%d of %d done, %d not sent yet): press q again to stop it and quit; the cancel under way finishes.",
+				m.bulk.done, m.bulk.total, m.bulk.total-m.bulk.done)}
+		} else {
+			m.msg = footerMsg{footErr, fmt.Sprintf("%d cancel(s) still waiting for the API's answer: press q again to quit anyway.", len(m.inFlight))}
+		}
+		return m, nil
+	}
+	if m.bulk.running() && m.bulk.job != nil {
+		m.bulk.job.Abort()
+	}
+	return m, tea.Quit
+}
+
+// Report is what a caller prints after the program ends: the last bulk
+// cancel's report, if there was one; nil otherwise.
+func (m Model) Report() []string {
+	if m.bulk == nil {
+		return nil
+	}
+	return m.bulk.Report()
+}
+
 // copy puts the action's (or its machine's) id on the local clipboard with
 // OSC 52, which works over SSH when the terminal allows it.
 func (m Model) copy(machine bool) (tea.Model, tea.Cmd) {
@@ -552,6 +584,7 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		f, cmd := cancelform.New(m.ctx, actions, m.drafts[bulkDraft])
+		f.SetHidden(m.hiddenMarks())
 		m.form = &f
 		m.msg = footerMsg{}
 		return m, cmd
@@ -663,6 +696,9 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 			}
 		}
 	}
+	if strings.HasPrefix(m.msg.text, "Loading with the filter") {
+		m.msg = footerMsg{footInfo, fmt.Sprintf("Filter applied: %d shown.", m.table.Len())}
+	}
 	if m.msg.text == "Refreshing…" {
 		m.msg = footerMsg{footInfo, fmt.Sprintf("Refreshed: %d open actions.", len(rows))}
 	}
@@ -746,6 +782,9 @@ func (m Model) onVerified(msg verifiedMsg) Model {
 	}
 	var changes []string
 	for _, a := range msg.actions {
+		if _, mine := m.known[a.ID]; mine || m.inFlight[a.ID] {
+			continue // cancelled from here meanwhile: not a side effect
+		}
 		if b, ok := msg.before[a.ID]; ok && b.Status != a.Status {
 			changes = append(changes, fmt.Sprintf("%s %s → %s", format.TypeName(a), format.Status(b.Status), format.Status(a.Status)))
 			m.updateRow(a.ID, func(r *actiontable.Row) {
@@ -769,6 +808,17 @@ func (m *Model) setMark(id string, on bool) {
 		delete(m.marked, id)
 	}
 	m.table.UpdateRow(id, func(r *actiontable.Row) { r.Marked = on })
+}
+
+// hiddenMarks is how many marked actions the filter or search hides.
+func (m Model) hiddenMarks() int {
+	n := 0
+	for _, r := range m.table.Rows() {
+		if r.Marked {
+			n++
+		}
+	}
+	return n - m.markedCount()
 }
 
 // markedCount is how many marked actions are shown now (a bulk cancel
@@ -821,7 +871,7 @@ func (m *Model) flag() {
 func flagText(r actiontable.Row) string {
 	switch r.Flag {
 	case 'D':
-		return "D: another open " + format.TypeName(r.Action) + " is on " + format.Device(r.Action) + " (a duplicate)."
+		return "D: another open " + textsafe.Clean(string(r.Action.Type)) + " is on " + format.Device(r.Action) + " (a duplicate)."
 	case 'L':
 		return "L: this open live response blocks new live response sessions on " + format.Device(r.Action) + "."
 	}
@@ -834,8 +884,6 @@ func deviceKey(a mde.MachineAction) string {
 	}
 	return strings.ToLower(a.ComputerDNSName)
 }
-
-const formHeight = 7
 
 // topLines is what goes under the header in the list: the search or filter
 // input while it is open, else a line saying what narrows the list.
@@ -872,7 +920,7 @@ func (m Model) footerLines() []string {
 func (m Model) bodyHeight() int {
 	body := max(m.ctx.Height-2-len(m.footerLines())-len(m.topLines()), 1)
 	if m.form != nil {
-		body = max(body-formHeight, 2)
+		body = max(body-m.form.Height(), 2)
 	}
 	return body
 }
@@ -914,6 +962,12 @@ func (m Model) render() string {
 	switch {
 	case m.signIn != nil:
 		parts = append(parts, m.signIn.View(body))
+	case m.view == viewReport && m.bulk != nil:
+		report := strings.Join(m.bulk.Report(), "\n")
+		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render(report)+"\n\n"+st.Muted.Render("esc: back"), body))
+	case m.view == viewReport && m.bulk != nil:
+		report := strings.Join(m.bulk.Report(), "\n")
+		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render(report)+"\n\n"+st.Muted.Render("esc: back"), body))
 	case m.view == viewHelp:
 		legend := "Marker column: > cursor · * marked · D duplicate (same type open twice on the device) · L live response that blocks new ones on the device"
 		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+lipgloss.NewStyle().Width(w).Render(legend)+"\n\n"+st.Muted.Render("? or esc: close help"), body))
@@ -923,13 +977,15 @@ func (m Model) render() string {
 		parts = append(parts, fitLines("Loading machine actions from "+m.opts.Endpoint+"…", body))
 	case m.loadErr != "" && m.table.Len() == 0:
 		parts = append(parts, fitLines(st.Error.Render(lipgloss.NewStyle().Width(w).Render(m.loadErr)), body))
+	case m.table.Len() == 0 && (m.query != "" || !m.spec.IsDefault()):
+		parts = append(parts, fitLines("No action matches the filter or the search. esc clears the search; f changes the filter.", body))
 	case m.table.Len() == 0:
 		parts = append(parts, fitLines("No Pending or InProgress machine actions. Press r to refresh.", body))
 	default:
 		parts = append(parts, m.table.View())
 	}
 	if m.form != nil {
-		parts = append(parts, fitLines(m.form.View(), formHeight))
+		parts = append(parts, m.form.View())
 	}
 	parts = append(parts, m.footer(), m.shortHelp())
 	return strings.Join(parts, "\n")
@@ -967,8 +1023,11 @@ func (m Model) header() string {
 	if m.everLoaded && m.table.Len() != m.table.Total() {
 		left += fmt.Sprintf(" · %d shown", m.table.Len())
 	}
-	if n := m.markedCount(); n > 0 {
+	if n := m.markedCount(); n > 0 || m.hiddenMarks() > 0 {
 		left += fmt.Sprintf(" · %d marked", n)
+		if h := m.hiddenMarks(); h > 0 {
+			left += fmt.Sprintf(" (+%d hidden)", h)
+		}
 	}
 	// What gives way when the line is short: first the word "updated",
 	// then the time, then the endpoint's tail (which tenant you act on
@@ -1041,6 +1100,8 @@ func (m Model) shortHelp() string {
 		return m.ctx.Styles.Muted.Render(format.Fit(help, m.ctx.Width))
 	case m.view == viewDetail:
 		b = k.DetailHelp()
+	case m.view == viewReport:
+		b = []key.Binding{k.Back, k.Quit}
 	case m.view == viewHelp:
 		b = []key.Binding{k.Help, k.Quit}
 	default:

@@ -304,7 +304,7 @@ func TestTriageFlagsDuplicatesAndLiveResponseBlockers(t *testing.T) {
 		t.Fatalf("flags not drawn:\n%s", s)
 	}
 	h.press("enter")
-	if !strings.Contains(h.m.msg.text, "another open Isolate (Full) is on ws-fin-0231.contoso.local") {
+	if !strings.Contains(h.m.msg.text, "another open Isolate is on ws-fin-0231.contoso.local") {
 		t.Fatalf("flag not explained: %q", h.m.msg.text)
 	}
 	// Once one of the pair is cancelled, the other is no duplicate.

@@ -318,11 +318,32 @@ func (j *Job) cancel(ctx context.Context, it item) (touched bool) {
 		case mayHaveApplied(err):
 			j.finish(ctx, j.reread(ctx, it, err), it)
 			return true
+		case isBadRequest(err):
+			// The usual reason: it finished (or was cancelled elsewhere)
+			// after the list was read. Re-read it to know, and say so.
+			e := j.reread(ctx, it, err)
+			switch {
+			case e.Reread && e.Action.Status == mde.StatusCancelled:
+				// cancelled by someone else meanwhile: as wanted
+			case e.Reread && e.Action.Status.Final():
+				e.Outcome, e.Err = SkippedFinal, nil
+			default:
+				e.Outcome = Failed
+			}
+			j.finish(ctx, e, it)
+			return true
 		default:
 			j.finish(ctx, Event{Outcome: Failed, Err: err, Action: j.latest(it)}, it)
 			return false
 		}
 	}
+}
+
+// isBadRequest reports an API refusal with 400, such as an action already
+// in a final state.
+func isBadRequest(err error) bool {
+	e, ok := mde.AsAPIError(err)
+	return ok && e.StatusCode == 400
 }
 
 // mayHaveApplied reports whether a failed cancel may have reached the API

@@ -379,3 +379,27 @@ func TestDevicesInOrderOfFirstAppearance(t *testing.T) {
 	}
 	checkFinished(t, events, 5, map[bulk.Outcome]int{bulk.Cancelled: 4, bulk.SkippedFinal: 1})
 }
+
+// Found by a tester: an action that finished after the list was read was
+// refused with 400 and reported as a failure, with its old status shown.
+func TestRefusedBecauseAlreadyFinishedIsSkippedWithItsRealState(t *testing.T) {
+	clock := pace.NewFakeClock(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))
+	a := action("done-meanwhile", "m1")
+	svc := newFake(a)
+	svc.onCancel = func(id string, n int) (mde.MachineAction, bool, error) {
+		svc.mu.Lock()
+		done := svc.actions[id]
+		done.Status = mde.StatusSucceeded
+		svc.actions[id] = done
+		svc.mu.Unlock()
+		return mde.MachineAction{}, true, &mde.APIError{StatusCode: 400, Code: "BadRequest", Message: "already in a final state (Succeeded)"}
+	}
+	events := run(t, clock, svc, []mde.MachineAction{a}, "x", bulk.Options{})
+	done := ofKind(events, bulk.Done)
+	if len(done) != 1 || done[0].Outcome != bulk.SkippedFinal || !done[0].Reread || done[0].Action.Status != mde.StatusSucceeded || done[0].Err != nil {
+		t.Fatalf("done = %+v", done)
+	}
+	if len(svc.Cancels()) != 1 {
+		t.Fatal("the refused cancel was sent again")
+	}
+}

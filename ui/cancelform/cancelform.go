@@ -12,6 +12,7 @@ import (
 
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/ui/common"
@@ -53,6 +54,7 @@ type Model struct {
 	input   textinput.Model // the comment
 	count   textinput.Model // the typed count, for many actions
 	hint    string
+	hidden  int
 }
 
 // New opens the form for one or more actions, with a draft comment kept
@@ -158,8 +160,12 @@ func (m Model) Update(msg tea.Msg) (Model, Outcome, tea.Cmd) {
 	return m, Continue, nil
 }
 
+// Hidden is how many marked actions a filter hides; the form says they are
+// not included.
+func (m *Model) SetHidden(n int) { m.hidden = n }
+
 // Height is how many lines View takes.
-func (m Model) Height() int { return 7 }
+func (m Model) Height() int { return strings.Count(m.View(), "\n") + 1 }
 
 // View draws the dialog.
 func (m Model) View() string {
@@ -167,7 +173,19 @@ func (m Model) View() string {
 	inner := max(m.ctx.Width-4, 20)
 	fit := func(s string) string { return format.Fit(s, inner) }
 	title, about, question := m.describe()
-	lines := []string{st.DialogTitle.Render(fit(title)), fit(about)}
+	lines := []string{st.DialogTitle.Render(fit(title))}
+	// The types of many actions wrap rather than lose the rarest (often
+	// the riskiest, such as an Offboard) at the end of a cut line.
+	if len(m.actions) == 1 {
+		lines = append(lines, fit(about))
+	} else {
+		for _, l := range strings.Split(lipgloss.NewStyle().Width(inner).Render(about), "\n") {
+			lines = append(lines, fit(strings.TrimRight(l, " ")))
+		}
+	}
+	if m.hidden > 0 {
+		lines = append(lines, st.Error.Render(fit(fmt.Sprintf("%d more marked actions are hidden by the filter or search: not included.", m.hidden))))
+	}
 	switch m.stage {
 	case StageComment:
 		label := "Comment (required, up to 1000 characters):"
@@ -183,7 +201,9 @@ func (m Model) View() string {
 	case StageConfirm:
 		lines = append(lines, fit("Comment: "+m.Comment()))
 		if m.typed() {
-			lines = append(lines, st.Error.Render(fit(question)))
+			for _, l := range strings.Split(lipgloss.NewStyle().Width(inner).Render(question), "\n") {
+				lines = append(lines, st.Error.Render(fit(strings.TrimRight(l, " "))))
+			}
 			input := "Type " + strconv.Itoa(len(m.actions)) + " and press enter " + m.count.View()
 			if m.hint != "" {
 				input += "  " + st.Error.Render(m.hint)
@@ -192,7 +212,9 @@ func (m Model) View() string {
 			}
 			lines = append(lines, format.Fit(input, inner))
 		} else {
-			lines = append(lines, st.Error.Render(fit(question+" [y/N]")))
+			for _, l := range strings.Split(lipgloss.NewStyle().Width(inner).Render(question+" [y/N]"), "\n") {
+				lines = append(lines, st.Error.Render(fit(strings.TrimRight(l, " "))))
+			}
 			lines = append(lines, st.Muted.Render(fit("y: yes, cancel · any other key: no · esc: edit comment")))
 		}
 	}
@@ -238,7 +260,11 @@ func (m Model) describe() (title, about, question string) {
 		parts[i] = fmt.Sprintf("%d %s", types[t], t)
 	}
 	n := len(m.actions)
-	return fmt.Sprintf("Cancel %d actions on %d devices", n, len(devices)),
+	devs := "devices"
+	if len(devices) == 1 {
+		devs = "device"
+	}
+	return fmt.Sprintf("Cancel %d actions on %d %s", n, len(devices), devs),
 		strings.Join(parts, ", "),
-		fmt.Sprintf("Cancel these %d actions? (%s)", n, strings.Join(parts, ", "))
+		fmt.Sprintf("Cancel these %d actions?", n)
 }

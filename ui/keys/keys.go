@@ -23,6 +23,7 @@ type KeyMap struct {
 	Sort        key.Binding // sort by the next column
 	Reverse     key.Binding // reverse the order
 	Group       key.Binding // group the rows by device
+	Report      key.Binding // the last bulk cancel's report
 	Mark        key.Binding // mark the row for a bulk cancel, and move down
 	MarkAll     key.Binding // mark every row shown
 	ClearMarks  key.Binding
@@ -56,6 +57,7 @@ func Default() KeyMap {
 		Sort:        key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by next column")),
 		Reverse:     key.NewBinding(key.WithKeys("O"), key.WithHelp("O", "reverse order")),
 		Group:       key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "group by device")),
+		Report:      key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "bulk report")),
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
 		MarkAll:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "mark all shown")),
 		ClearMarks:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "clear marks")),
@@ -72,7 +74,7 @@ func Default() KeyMap {
 // ReadOnly unbinds every destructive key, so that it is neither reachable nor
 // shown in help (the k9s way).
 func (k *KeyMap) ReadOnly() {
-	for _, b := range []*key.Binding{&k.Cancel, &k.Mark, &k.MarkAll, &k.ClearMarks, &k.PauseBulk, &k.StopBulk} {
+	for _, b := range []*key.Binding{&k.Cancel, &k.Mark, &k.MarkAll, &k.ClearMarks, &k.PauseBulk, &k.StopBulk, &k.Report} {
 		b.Unbind()
 	}
 }
@@ -89,7 +91,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.PageUp, k.PageDown, k.HalfUp, k.HalfDown},
 		{k.Open, k.Back, k.Cancel, k.Refresh},
 		{k.Search, k.Filter, k.Sort, k.Reverse, k.Group},
-		{k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk},
+		{k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.Report},
 		{k.CopyID, k.CopyMachine},
 		{k.Help, k.Quit, k.ForceQuit},
 	}
@@ -103,5 +105,5 @@ func (k KeyMap) DetailHelp() []key.Binding {
 // All returns every binding, for conflict checks.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
-		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Group, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
+		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Group, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.Report, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
 }
