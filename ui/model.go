@@ -970,6 +970,9 @@ func (m Model) render() string {
 		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render(report)+"\n\n"+st.Muted.Render("esc: back"), body))
 	case m.view == viewHelp:
 		legend := "Marker column: > cursor · * marked · D duplicate (same type open twice on the device) · L live response that blocks new ones on the device"
+		if m.opts.ReadOnly {
+			legend = "Marker column: > cursor · D duplicate (same type open twice on the device) · L live response that blocks new ones on the device"
+		}
 		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+lipgloss.NewStyle().Width(w).Render(legend)+"\n\n"+st.Muted.Render("? or esc: close help"), body))
 	case m.view == viewDetail:
 		parts = append(parts, m.detail.View())
@@ -1001,8 +1004,14 @@ func (m Model) header() string {
 		left += " " + st.Badge.Render(" RO ")
 	}
 	if m.everLoaded {
-		left += " " + fmt.Sprintf("%d actions: %d Pending, %d InProgress",
-			m.table.Total(), m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
+		// With a filter, part of it may have run on the server: the count
+		// is of what was loaded, and "shown" of what the filter keeps.
+		noun := "actions"
+		if !m.loadedSpec.IsDefault() {
+			noun = "loaded"
+		}
+		left += " " + fmt.Sprintf("%d %s: %d Pending, %d InProgress",
+			m.table.Total(), noun, m.counts[mde.StatusPending], m.counts[mde.StatusInProgress])
 	}
 	final, other := 0, 0
 	for st, n := range m.counts {
