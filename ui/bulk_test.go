@@ -1,13 +1,14 @@
 package ui
 
 import (
-	tea "charm.land/bubbletea/v2"
 	"context"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/bulk"
