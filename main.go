@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/mdeactions/mdeactions/auth"
 	"github.com/mdeactions/mdeactions/auth/fakeentra"
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/mde/bulk"
 	"github.com/mdeactions/mdeactions/mde/mdesim"
 	"github.com/mdeactions/mdeactions/mde/pace"
@@ -57,6 +59,7 @@ type flags struct {
 	timeout       time.Duration
 	refresh       time.Duration
 	rateLimits    string
+	auditFile     string
 }
 
 func main() {
@@ -107,6 +110,7 @@ func newRootCmd() *cobra.Command {
 	pf.BoolVar(&f.noColor, "no-color", false, "no colour (also: any non-empty NO_COLOR)")
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each API request")
 	pf.StringVar(&f.rateLimits, "rate-limits", "100/1m,1500/1h", "the API's limits per endpoint, paced on our side (the demo's simulator enforces the same)")
+	pf.StringVar(&f.auditFile, "audit-file", "", "append-only record of every cancel attempt (default $XDG_STATE_HOME/mdeactions/audit.jsonl; the demo uses a temporary one)")
 	pf.DurationVar(&f.refresh, "refresh", 30*time.Second, "reload the list this often (at least 10s; 0 turns it off)")
 
 	root.AddCommand(&cobra.Command{
@@ -373,8 +377,22 @@ func runTUI(cmd *cobra.Command, f flags) error {
 
 		RefreshEvery: f.refresh,
 	}
+	// Every cancel goes through the audit trail: an intent line before the
+	// call (no line, no call) and an outcome line after it.
+	svc := newAuditedService(client, openAudit(cmd, f, e), func() audit.Context {
+		tenant := e.cfg.TenantID
+		if f.demo {
+			tenant = "demo"
+		}
+		actor := ""
+		if e.source != nil {
+			actor = e.source.Identity()
+		}
+		return audit.Context{Tenant: tenant, Actor: actor}
+	})
+	uopts.Service = svc
 	if !f.readOnly {
-		uopts.Bulk = bulkRunner{svc: client, clock: clock, budget: cancelBudget}
+		uopts.Bulk = bulkRunner{svc: svc, clock: clock, budget: cancelBudget}
 	}
 	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
 		uopts.SignIn = &deviceSignIn{src: dc, open: map[*auth.SignIn]bool{}}
@@ -456,6 +474,71 @@ func runLogout(cmd *cobra.Command, f flags) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), auth.LogoutMessage(path, removed))
 	return nil
+}
+
+// openAudit opens the audit trail. A trail that cannot be opened is not
+// fatal for looking (listing still works) but every cancel is then refused,
+// and the user is told why at once.
+func openAudit(cmd *cobra.Command, f flags, e *env) *audit.Log {
+	path := f.auditFile
+	if path == "" && f.demo {
+		dir, err := os.MkdirTemp("", "mdeactions-demo-audit-")
+		if err == nil {
+			path = filepath.Join(dir, audit.FileName)
+			e.closers = append(e.closers, func() {
+				fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions: the demo's audit trail is in", path)
+			})
+		}
+	}
+	if path == "" {
+		p, err := audit.DefaultPath()
+		if err != nil {
+			e.warnings.add("no audit trail (" + err.Error() + "): cancels are refused until --audit-file names one")
+			return nil
+		}
+		path = p
+	}
+	l, err := audit.Open(path)
+	if err != nil {
+		e.warnings.add("the audit trail cannot be opened, so cancels are refused: " + err.Error())
+		return nil
+	}
+	e.closers = append(e.closers, func() { _ = l.Close() })
+	return l
+}
+
+// auditedService is the API client with every cancel recorded in the
+// audit trail. It remembers the actions it listed, so that a record names
+// the action's type and device.
+type auditedService struct {
+	*mde.Client
+	log     *audit.Log
+	context func() audit.Context
+	mu      sync.Mutex
+	seen    map[string]mde.MachineAction
+}
+
+func newAuditedService(c *mde.Client, l *audit.Log, ctx func() audit.Context) *auditedService {
+	return &auditedService{Client: c, log: l, context: ctx, seen: map[string]mde.MachineAction{}}
+}
+
+func (s *auditedService) List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error) {
+	actions, err := s.Client.List(ctx, q)
+	s.mu.Lock()
+	for _, a := range actions {
+		s.seen[a.ID] = a
+	}
+	s.mu.Unlock()
+	return actions, err
+}
+
+func (s *auditedService) Cancel(ctx context.Context, id, comment string) (mde.MachineAction, error) {
+	lookup := func(id string) mde.MachineAction {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.seen[id]
+	}
+	return audit.Wrap(s.Client, s.log, s.context(), lookup).Cancel(ctx, id, comment)
 }
 
 // bulkRunner starts paced bulk cancels for the UI.

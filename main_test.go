@@ -2,8 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/audit"
+	"github.com/mdeactions/mdeactions/mde/mdesim"
 )
 
 func TestMonochrome(t *testing.T) {
@@ -45,5 +52,57 @@ func TestBadAPIURLIsRefused(t *testing.T) {
 	cmd.SetArgs([]string{"--token-env", "MDE_TOKEN_FOR_TEST", "--api-url", "not a url"})
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "--api-url") {
 		t.Fatalf("bad --api-url gave %v", err)
+	}
+}
+
+func TestCancelsAreAuditedAndFailClosed(t *testing.T) {
+	srv, err := mdesim.Start(mdesim.Options{Seed: 3, Actions: 30, NoLimits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	client, err := mde.NewClient(srv.URL, nil, mde.StaticToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open []mde.MachineAction
+	for _, a := range srv.Sim.Actions() {
+		if a.Status.Open() {
+			open = append(open, a)
+		}
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state", "audit.jsonl")
+	l, err := audit.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := newAuditedService(client, l, func() audit.Context { return audit.Context{Tenant: "t1", Actor: "responder@contoso.com"} })
+	if _, err := svc.List(ctx, mde.Query{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Cancel(ctx, open[0].ID, "wrong device"); err != nil {
+		t.Fatal(err)
+	}
+	records, skipped, err := audit.ReadAll(path)
+	if err != nil || skipped != 0 || len(records) != 2 {
+		t.Fatalf("audit trail: %d records, %d skipped, %v", len(records), skipped, err)
+	}
+	intent, outcome := records[0], records[1]
+	if intent.Event != "intent" || outcome.Event != "outcome" || intent.Attempt != outcome.Attempt ||
+		intent.Device != open[0].ComputerDNSName || intent.Type != string(open[0].Type) || intent.Actor != "responder@contoso.com" ||
+		outcome.Status != "Cancelled" || outcome.Result != "cancelled" {
+		t.Fatalf("records: %+v", records)
+	}
+
+	// No audit trail: the cancel is refused before anything is sent.
+	before := srv.Sim.Requests(mdesim.EndpointCancel)
+	closed := newAuditedService(client, nil, func() audit.Context { return audit.Context{} })
+	_, err = closed.Cancel(ctx, open[1].ID, "x")
+	if !errors.Is(err, audit.ErrAuditUnavailable) || srv.Sim.Requests(mdesim.EndpointCancel) != before {
+		t.Fatalf("without an audit trail: %v, %d cancel requests sent", err, srv.Sim.Requests(mdesim.EndpointCancel)-before)
+	}
+	if a, _ := srv.Sim.Action(open[1].ID); a.Status == mde.StatusCancelled {
+		t.Fatal("the action was cancelled without an audit record")
 	}
 }

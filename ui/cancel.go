@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/cancelform"
 	"github.com/mdeactions/mdeactions/ui/format"
@@ -128,6 +130,12 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 	delete(m.inFlight, msg.id)
 	m.quitArm = false
 	m.setBusy(msg.id, false)
+	auditLost := ""
+	if msg.err != nil && errors.Is(msg.err, audit.ErrOutcomeUnrecorded) && msg.action.ID != "" {
+		// The cancel went through; only its outcome line is missing.
+		auditLost = " The audit trail could not record the outcome: " + textsafe.Clean(msg.err.Error())
+		msg.err = nil
+	}
 	if msg.err != nil {
 		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken) + " Your comment is kept (press c to retry)."}
 		return m, nil
@@ -159,6 +167,9 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 		}
 	} else {
 		m.msg = footerMsg{footErr, "Cancel sent, but the API says the action is now " + format.Status(a.Status) + ". Press r to refresh."}
+	}
+	if auditLost != "" {
+		m.msg = footerMsg{footErr, m.msg.text + auditLost}
 	}
 	return m, m.verifyCmd(a)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
@@ -27,6 +28,9 @@ func explain(op operation, err error, tokenWords func(error) string) string {
 		return ""
 	}
 	what := map[operation]string{opList: "Listing the actions", opCancel: "The cancel"}[op]
+	if errors.Is(err, audit.ErrAuditUnavailable) {
+		return "The cancel was NOT sent: the audit trail cannot be written (" + textsafe.Clean(err.Error()) + "). Fix it, then try again."
+	}
 	if errors.Is(err, mde.ErrToken) {
 		return "Signing in failed, so nothing was sent: " + tokenText(err, tokenWords)
 	}

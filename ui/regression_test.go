@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/ui/cancelform"
 )
 
@@ -364,5 +365,15 @@ func TestHeaderSaysHowLongAgoTheListWasRefreshed(t *testing.T) {
 	h2 := newHarness(t, &fakeService{actions: sampleActions()}, nil)
 	if h2.m.ageTick() != nil {
 		t.Fatal("a timer ticks with automatic refresh off")
+	}
+}
+
+func TestAuditFailureSaysTheCancelWasNotSent(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions(), cancelErr: fmt.Errorf("%w: disk full", audit.ErrAuditUnavailable)}, nil)
+	h.press("c")
+	h.typeText("x")
+	h.press("enter", "y")
+	if !strings.Contains(h.m.msg.text, "The cancel was NOT sent: the audit trail cannot be written") {
+		t.Fatalf("footer = %q", h.m.msg.text)
 	}
 }
