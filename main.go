@@ -35,6 +35,9 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
+// demoUser is who the demo's own token is for.
+const demoUser = "responder@contoso.com"
+
 // demoClientID is the client id of the demo's pretend app registration.
 const demoClientID = "0d5c3a57-8e1f-4b6a-9c2d-3e4f5a6b7c8d"
 
@@ -298,7 +301,7 @@ func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
 	e.closers = append(e.closers, func() { _ = sim.Close() })
 	e.apiBase = sim.URL
 	if mode == "" {
-		tok, err := entra.Mint(fakeentra.Claims{UPN: "responder@contoso.com", Scp: fakeentra.DefaultScopes})
+		tok, err := entra.Mint(fakeentra.Claims{UPN: demoUser, Scp: fakeentra.DefaultScopes})
 		if err != nil {
 			return err
 		}
@@ -385,8 +388,11 @@ func runTUI(cmd *cobra.Command, f flags) error {
 			tenant = "demo"
 		}
 		actor := ""
-		if e.source != nil {
+		switch {
+		case e.source != nil:
 			actor = e.source.Identity()
+		case f.demo:
+			actor = demoUser // the demo's own token is minted for this user
 		}
 		return audit.Context{Tenant: tenant, Actor: actor}
 	})
