@@ -6,15 +6,19 @@ package main
 import (
 	"context"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -30,6 +34,7 @@ import (
 	"github.com/mdeactions/mdeactions/mde/pace"
 	"github.com/mdeactions/mdeactions/ui"
 	"github.com/mdeactions/mdeactions/ui/signin"
+	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -130,8 +135,125 @@ func newRootCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLogout(cmd, f)
 		},
-	})
+	}, &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(cmd.OutOrStdout(), "mdeactions", version)
+		},
+	}, newAuditCmd(&f), newSimCmd())
 	return root
+}
+
+// newAuditCmd shows the audit trail.
+func newAuditCmd(f *flags) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Show the audit trail of cancel attempts (a table, or --json)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path := f.auditFile
+			if path == "" {
+				p, err := audit.DefaultPath()
+				if err != nil {
+					return err
+				}
+				path = p
+			}
+			records, skipped, err := audit.ReadAll(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				fmt.Fprintf(cmd.OutOrStdout(), "No audit trail yet at %s: no cancel was attempted.\n", path)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				enc := json.NewEncoder(out)
+				for _, r := range records {
+					if err := enc.Encode(r); err != nil {
+						return err
+					}
+				}
+			} else {
+				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "TIME (UTC)\tEVENT\tACTION\tTYPE\tDEVICE\tACTOR\tRESULT\tSTATUS\tREQUEST ID\tCOMMENT")
+				for _, r := range records {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.UTC().Format("2006-01-02 15:04:05"),
+						r.Event, textsafe.Clean(r.ActionID), textsafe.Clean(r.Type), textsafe.Clean(r.Device), textsafe.Clean(r.Actor),
+						r.Result, textsafe.Clean(r.Status), textsafe.Clean(r.RequestID), textsafe.Clean(r.Comment))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			if skipped > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "mdeactions: %d unreadable lines of %s were skipped\n", skipped, path)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON record per line")
+	return cmd
+}
+
+// newSimCmd runs the simulator alone, for scripts and other tools.
+func newSimCmd() *cobra.Command {
+	var (
+		listen   string
+		seed     int64
+		size     int
+		limits   string
+		noLimits bool
+	)
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Serve the simulator of the machine-actions API on a loopback address (any bearer token is accepted)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			host, _, err := net.SplitHostPort(listen)
+			if err != nil {
+				return fmt.Errorf("--listen: %w", err)
+			}
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return fmt.Errorf("--listen %s: the simulator serves loopback addresses only (127.0.0.1, ::1)", listen)
+			}
+			opts := mdesim.Options{Seed: seed, Actions: size, NoLimits: noLimits}
+			if !noLimits {
+				parsed, err := pace.ParseLimits(limits)
+				if err != nil {
+					return fmt.Errorf("--limits: %w", err)
+				}
+				for _, l := range parsed {
+					opts.Limits = append(opts.Limits, mdesim.Limit{Count: l.Count, Window: l.Window})
+				}
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Simulator listening on http://%s (seed %d); try: MDE_TOKEN=x mdeactions --api-url http://%s --token-env MDE_TOKEN\n", ln.Addr(), seed, ln.Addr())
+			srv := &http.Server{Handler: mdesim.New(opts), ReadHeaderTimeout: 10 * time.Second}
+			go func() {
+				<-cmd.Context().Done()
+				_ = srv.Close()
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&listen, "listen", "127.0.0.1:8080", "loopback address and port")
+	fl.Int64Var(&seed, "seed", 1, "tenant seed")
+	fl.IntVar(&size, "size", 0, "number of actions (0: 400)")
+	fl.StringVar(&limits, "limits", "100/1m,1500/1h", "rate limits per endpoint")
+	fl.BoolVar(&noLimits, "no-limits", false, "no rate limits")
+	return cmd
 }
 
 // env is what a run has set up: the token source, the API base, and what

@@ -106,3 +106,59 @@ func TestCancelsAreAuditedAndFailClosed(t *testing.T) {
 		t.Fatal("the action was cancelled without an audit record")
 	}
 }
+
+func runCmdArgs(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestVersionAuditAndSimCommands(t *testing.T) {
+	if out, err := runCmdArgs(t, "version"); err != nil || !strings.HasPrefix(out, "mdeactions ") {
+		t.Fatalf("version: %q, %v", out, err)
+	}
+
+	path := filepath.Join(t.TempDir(), "a", "audit.jsonl")
+	if out, err := runCmdArgs(t, "audit", "--audit-file", path); err != nil || !strings.Contains(out, "No audit trail yet") {
+		t.Fatalf("audit without a file: %q, %v", out, err)
+	}
+	l, err := audit.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := mde.MachineAction{ID: "a-1", Type: mde.TypeIsolate, ComputerDNSName: "ws-1\x1b]0;x\x07"}
+	attempt, err := l.Intent(audit.Context{Actor: "alex@contoso.com"}, a, "why")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := a
+	done.Status = mde.StatusCancelled
+	if err := l.Outcome(audit.Context{Actor: "alex@contoso.com"}, attempt, a, done, nil); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	out, err := runCmdArgs(t, "audit", "--audit-file", path)
+	if err != nil || strings.Count(out, "a-1") != 2 || !strings.Contains(out, "cancelled") || strings.Contains(out, "\x1b") {
+		t.Fatalf("audit table:\n%s %v", out, err)
+	}
+	out, err = runCmdArgs(t, "audit", "--json", "--audit-file", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _, _ := audit.Parse(strings.NewReader(out))
+	if len(recs) != 2 || recs[0].Event != "intent" || recs[1].Status != "Cancelled" {
+		t.Fatalf("audit --json: %+v", recs)
+	}
+
+	if _, err := runCmdArgs(t, "sim", "--listen", "0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("sim on a public address: %v", err)
+	}
+	if out, err := runCmdArgs(t, "completion", "bash"); err != nil || !strings.Contains(out, "bash completion") {
+		t.Fatalf("completion: %v", err)
+	}
+}
