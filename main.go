@@ -4,8 +4,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rsa"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +35,9 @@ import (
 	"github.com/mdeactions/mdeactions/mde/mdesim"
 	"github.com/mdeactions/mdeactions/mde/pace"
 	"github.com/mdeactions/mdeactions/ui"
+	"github.com/mdeactions/mdeactions/ui/actiontable"
+	"github.com/mdeactions/mdeactions/ui/filter"
+	"github.com/mdeactions/mdeactions/ui/format"
 	"github.com/mdeactions/mdeactions/ui/signin"
 	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
@@ -142,8 +147,219 @@ func newRootCmd() *cobra.Command {
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), "mdeactions", version)
 		},
-	}, newAuditCmd(&f), newSimCmd())
+	}, newAuditCmd(&f), newSimCmd(), newListCmd(&f), newCancelCmd(&f))
 	return root
+}
+
+// newListCmd lists actions without the TUI.
+func newListCmd(f *flags) *cobra.Command {
+	var output, filterText string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List machine actions (Pending and InProgress unless --filter says otherwise)",
+		Example: `  mdeactions list --filter "type:isolate age>2h"
+  mdeactions list --output json --filter status:all`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			spec, err := filter.Parse(filterText)
+			if err != nil {
+				return fmt.Errorf("--filter: %w", err)
+			}
+			if output != "table" && output != "json" && output != "csv" {
+				return fmt.Errorf("--output %q: use table, json or csv", output)
+			}
+			e, err := setup(cmd, *f, true)
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			if err := signInForCommand(cmd, e); err != nil {
+				return err
+			}
+			client, _, _, err := newClient(*f, e)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			actions, err := client.List(cmd.Context(), spec.Query(now))
+			if err != nil {
+				return err
+			}
+			// The client-side part of the filter, as in the TUI.
+			kept := actions[:0]
+			for _, a := range actions {
+				if r := actiontable.NewRow(a); spec.Match(&r, now) {
+					kept = append(kept, a)
+				}
+			}
+			return writeActions(cmd.OutOrStdout(), output, kept, now)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json (the API's fields) or csv")
+	cmd.Flags().StringVar(&filterText, "filter", "", "the TUI's filter syntax, e.g. \"status:pending type:isolate device:ws-fin age>2h\"")
+	return cmd
+}
+
+func writeActions(w io.Writer, output string, actions []mde.MachineAction, now time.Time) error {
+	switch output {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if actions == nil {
+			actions = []mde.MachineAction{}
+		}
+		return enc.Encode(actions)
+	case "csv":
+		cw := csv.NewWriter(w)
+		_ = cw.Write([]string{"id", "type", "status", "computerDnsName", "machineId", "requestor", "requestorComment", "creationDateTimeUtc", "lastUpdateDateTimeUtc"})
+		for _, a := range actions {
+			_ = cw.Write([]string{a.ID, string(a.Type), string(a.Status), a.ComputerDNSName, a.MachineID, a.Requestor, a.RequestorComment,
+				stamp(a.CreationDateTimeUtc), stamp(a.LastUpdateDateTimeUtc)})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tDEVICE\tREQUESTOR\tAGE\tCOMMENT")
+	for _, a := range actions {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Clean(a.ID), format.TypeName(a), format.Status(a.Status), format.Device(a),
+			textsafe.Clean(a.Requestor), format.Age(now, a.CreationDateTimeUtc), textsafe.Clean(a.RequestorComment))
+	}
+	return tw.Flush()
+}
+
+func stamp(t mde.Timestamp) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Time.UTC().Format(mde.TimeLayout)
+}
+
+// newCancelCmd cancels actions without the TUI, with the same pacing,
+// verification and audit trail.
+func newCancelCmd(f *flags) *cobra.Command {
+	var comment string
+	cmd := &cobra.Command{
+		Use:   "cancel ID... --comment TEXT",
+		Short: "Cancel machine actions by id (ids also from stdin, one per line, with -); exit 0 only if every one ends Cancelled",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			comment = strings.TrimSpace(textsafe.Clean(comment))
+			if comment == "" {
+				return errors.New("--comment is required: say why these actions are cancelled (it goes into each action's record)")
+			}
+			ids, err := readIDs(cmd.InOrStdin(), args)
+			if err != nil {
+				return err
+			}
+			if f.readOnly {
+				return errors.New("cancel refused: --read-only")
+			}
+			e, err := setup(cmd, *f, true)
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			if err := signInForCommand(cmd, e); err != nil {
+				return err
+			}
+			client, clock, budget, err := newClient(*f, e)
+			if err != nil {
+				return err
+			}
+			svc := newService(cmd, *f, e, client)
+			// What is known of each action (type, device, state), for the
+			// audit trail and to skip what is already final.
+			known, err := svc.List(cmd.Context(), mde.Query{IDs: ids})
+			if err != nil {
+				return err
+			}
+			byID := map[string]mde.MachineAction{}
+			for _, a := range known {
+				byID[strings.ToLower(a.ID)] = a
+			}
+			actions := make([]mde.MachineAction, len(ids))
+			for i, id := range ids {
+				a, ok := byID[strings.ToLower(id)]
+				if !ok {
+					a = mde.MachineAction{ID: id}
+				}
+				actions[i] = a
+			}
+			job := bulk.Start(cmd.Context(), svc, actions, comment, bulk.Options{Clock: clock, Budget: budget, Verify: true, Known: known})
+			out, failed := cmd.OutOrStdout(), 0
+			for ev := range job.Events() {
+				switch ev.Kind {
+				case bulk.Done:
+					line := fmt.Sprintf("%s\t%s\t%s", textsafe.Clean(ev.ID), outcomeWord(ev.Outcome), format.Status(ev.Action.Status))
+					if ev.Err != nil {
+						line += "\t" + textsafe.Clean(ev.Err.Error())
+					}
+					fmt.Fprintln(out, line)
+					if ev.Outcome != bulk.Cancelled {
+						failed++
+					}
+				case bulk.Waiting:
+					if ev.Err != nil {
+						fmt.Fprintf(cmd.ErrOrStderr(), "mdeactions: throttled by the API; resuming at %s\n", ev.Until.Local().Format("15:04:05"))
+					}
+				case bulk.Verified:
+					for _, c := range ev.Changes {
+						fmt.Fprintf(cmd.ErrOrStderr(), "mdeactions: also changed on %s: %s %s -> %s\n", format.Device(c.After),
+							format.TypeName(c.After), format.Status(c.Before.Status), format.Status(c.After.Status))
+					}
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d actions did not end Cancelled", failed, len(ids))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&comment, "comment", "", "why (required; goes into each action's record)")
+	return cmd
+}
+
+func outcomeWord(o bulk.Outcome) string {
+	switch o {
+	case bulk.Cancelled:
+		return "cancelled"
+	case bulk.SkippedFinal:
+		return "already-final"
+	case bulk.Duplicate:
+		return "duplicate"
+	case bulk.Aborted:
+		return "not-sent"
+	case bulk.Unknown:
+		return "unknown"
+	}
+	return "failed"
+}
+
+// readIDs takes the ids from the arguments; "-" reads more from r, one
+// per line (blank lines and # comments skipped).
+func readIDs(r io.Reader, args []string) ([]string, error) {
+	var ids []string
+	for _, a := range args {
+		if a != "-" {
+			ids = append(ids, strings.TrimSpace(a))
+			continue
+		}
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line != "" && !strings.HasPrefix(line, "#") {
+				ids = append(ids, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, fmt.Errorf("reading ids from stdin: %w", err)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no action ids given")
+	}
+	return ids, nil
 }
 
 // newAuditCmd shows the audit trail.
@@ -473,20 +689,9 @@ func runTUI(cmd *cobra.Command, f flags) error {
 	}
 	defer e.close()
 
-	// One budget per endpoint for the whole process: refreshes never spend
-	// what cancels need, and the other way round.
-	clock := pace.RealClock()
-	cancelBudget := pace.NewBudget(clock, e.limits...)
-	opts := []mde.Option{
-		mde.WithUserAgent("mdeactions/" + version),
-		mde.WithBudgets(pace.NewBudget(clock, e.limits...), pace.NewBudget(clock, e.limits...), cancelBudget),
-	}
-	if f.readOnly {
-		opts = append(opts, mde.WithReadOnly())
-	}
-	client, err := mde.NewClient(e.apiBase, e.hc, e.tokens, opts...)
+	client, clock, cancelBudget, err := newClient(f, e)
 	if err != nil {
-		return fmt.Errorf("--api-url: %w", err)
+		return err
 	}
 	if f.refresh != 0 && f.refresh < ui.MinRefresh {
 		return fmt.Errorf("--refresh %s: at least %s (the list API allows 100 calls a minute for the whole app), or 0 to turn it off", f.refresh, ui.MinRefresh)
@@ -502,22 +707,7 @@ func runTUI(cmd *cobra.Command, f flags) error {
 
 		RefreshEvery: f.refresh,
 	}
-	// Every cancel goes through the audit trail: an intent line before the
-	// call (no line, no call) and an outcome line after it.
-	svc := newAuditedService(client, openAudit(cmd, f, e), func() audit.Context {
-		tenant := e.cfg.TenantID
-		if f.demo {
-			tenant = "demo"
-		}
-		actor := ""
-		switch {
-		case e.source != nil:
-			actor = e.source.Identity()
-		case f.demo:
-			actor = demoUser // the demo's own token is minted for this user
-		}
-		return audit.Context{Tenant: tenant, Actor: actor}
-	})
+	svc := newService(cmd, f, e, client)
 	uopts.Service = svc
 	if !f.readOnly {
 		uopts.Bulk = bulkRunner{svc: svc, clock: clock, budget: cancelBudget}
@@ -601,6 +791,63 @@ func runLogout(cmd *cobra.Command, f flags) error {
 		return errors.New(auth.Explain(err))
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), auth.LogoutMessage(path, removed))
+	return nil
+}
+
+// newClient builds the API client with one budget per endpoint for the
+// whole process: refreshes never spend what cancels need, and the other
+// way round.
+func newClient(f flags, e *env) (*mde.Client, pace.Clock, *pace.Budget, error) {
+	clock := pace.RealClock()
+	cancelBudget := pace.NewBudget(clock, e.limits...)
+	opts := []mde.Option{
+		mde.WithUserAgent("mdeactions/" + version),
+		mde.WithBudgets(pace.NewBudget(clock, e.limits...), pace.NewBudget(clock, e.limits...), cancelBudget),
+	}
+	if f.readOnly {
+		opts = append(opts, mde.WithReadOnly())
+	}
+	client, err := mde.NewClient(e.apiBase, e.hc, e.tokens, opts...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("--api-url: %w", err)
+	}
+	return client, clock, cancelBudget, nil
+}
+
+// newService puts every cancel through the audit trail: an intent line
+// before the call (no line, no call) and an outcome line after it.
+func newService(cmd *cobra.Command, f flags, e *env, client *mde.Client) *auditedService {
+	return newAuditedService(client, openAudit(cmd, f, e), func() audit.Context {
+		tenant := e.cfg.TenantID
+		if f.demo {
+			tenant = "demo"
+		}
+		actor := ""
+		switch {
+		case e.source != nil:
+			actor = e.source.Identity()
+		case f.demo:
+			actor = demoUser // the demo's own token is minted for this user
+		}
+		return audit.Context{Tenant: tenant, Actor: actor}
+	})
+}
+
+// signInForCommand makes sure a command outside the TUI has a token: a
+// device-code source signs in (silently from the cache, else with the code
+// on stderr).
+func signInForCommand(cmd *cobra.Command, e *env) error {
+	dc, ok := e.source.(*auth.DeviceCodeSource)
+	if !ok {
+		return nil
+	}
+	_, err := dc.Login(cmd.Context(), func(c auth.DeviceCode) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "To sign in, open %s and enter the code %s (it expires at %s).\n",
+			c.VerificationURL, c.UserCode, c.ExpiresOn.Local().Format("15:04:05"))
+	})
+	if err != nil {
+		return errors.New(auth.Explain(err))
+	}
 	return nil
 }
 

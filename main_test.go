@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -160,5 +161,63 @@ func TestVersionAuditAndSimCommands(t *testing.T) {
 	}
 	if out, err := runCmdArgs(t, "completion", "bash"); err != nil || !strings.Contains(out, "bash completion") {
 		t.Fatalf("completion: %v", err)
+	}
+}
+
+func TestListAndCancelCommands(t *testing.T) {
+	out, err := runCmdArgs(t, "--demo", "--audit-file", filepath.Join(t.TempDir(), "state", "audit.jsonl"), "list", "-o", "json", "--filter", "type:isolate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The JSON is the API's own shape: every key, explicit nulls, and it
+	// decodes and encodes back to the same bytes.
+	var got []mde.MachineAction
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) == 0 {
+		t.Fatalf("list -o json: %v\n%s", err, out)
+	}
+	var raw []map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(out), &raw)
+	for _, key := range []string{"id", "type", "title", "requestor", "requestorComment", "status", "machineId", "computerDnsName",
+		"creationDateTimeUtc", "lastUpdateDateTimeUtc", "cancellationRequestor", "cancellationComment", "cancellationDateTimeUtc",
+		"errorHResult", "scope", "externalId", "requestSource", "relatedFileInfo", "commands", "troubleshootInfo"} {
+		if _, ok := raw[0][key]; !ok {
+			t.Fatalf("list -o json lacks %q", key)
+		}
+	}
+	again, _ := json.MarshalIndent(got, "", "  ")
+	if strings.TrimSpace(out) != string(again) {
+		t.Fatal("list -o json does not round-trip")
+	}
+	for _, a := range got {
+		if a.Type != mde.TypeIsolate || !a.Status.Open() {
+			t.Fatalf("the filter let through %s %s", a.Type, a.Status)
+		}
+	}
+
+	// cancel: ids from the arguments and from stdin; exit status says
+	// whether every one ended Cancelled.
+	cmd := newRootCmd()
+	var buf bytes.Buffer
+	cmd.SetOut(&buf)
+	cmd.SetErr(&buf)
+	cmd.SetIn(strings.NewReader(got[1].ID + "\n# a comment\n\n"))
+	auditPath := filepath.Join(t.TempDir(), "state", "audit.jsonl") // Open makes "state" 0700
+	cmd.SetArgs([]string{"--demo", "--audit-file", auditPath, "cancel", got[0].ID, "-", "--comment", "cli"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("cancel: %v\n%s", err, buf.String())
+	}
+	for _, id := range []string{got[0].ID, got[1].ID} {
+		if !strings.Contains(buf.String(), id+"\tcancelled\tCancelled") {
+			t.Fatalf("no result line for %s:\n%s", id, buf.String())
+		}
+	}
+	if recs, _, _ := audit.ReadAll(auditPath); len(recs) != 4 {
+		t.Fatalf("%d audit records for 2 cancels, want 4", len(recs))
+	}
+	if _, err := runCmdArgs(t, "--demo", "--audit-file", auditPath, "cancel", "no-such-id", "--comment", "x"); err == nil {
+		t.Fatal("a failed cancel exited 0")
+	}
+	if _, err := runCmdArgs(t, "--demo", "cancel", got[2].ID); err == nil || !strings.Contains(err.Error(), "--comment is required") {
+		t.Fatalf("cancel without a comment: %v", err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/mde/pace"
 )
 
@@ -356,7 +357,7 @@ func mayHaveApplied(err error) bool {
 	var dns *net.DNSError
 	var op *net.OpError
 	switch {
-	case errors.Is(err, mde.ErrReadOnly), errors.As(err, &dns):
+	case errors.Is(err, mde.ErrReadOnly), errors.Is(err, mde.ErrToken), errors.Is(err, audit.ErrAuditUnavailable), errors.As(err, &dns):
 		return false
 	case errors.As(err, &op) && op.Op == "dial":
 		return false

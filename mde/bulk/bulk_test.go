@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/mde/bulk"
 	"github.com/mdeactions/mdeactions/mde/pace"
 )
@@ -401,5 +402,24 @@ func TestRefusedBecauseAlreadyFinishedIsSkippedWithItsRealState(t *testing.T) {
 	}
 	if len(svc.Cancels()) != 1 {
 		t.Fatal("the refused cancel was sent again")
+	}
+}
+
+// A cancel refused by the audit trail was never sent: a failure, not an
+// unknown outcome to re-read.
+func TestAuditRefusalIsAFailureNotAnUnknown(t *testing.T) {
+	clock := pace.NewFakeClock(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))
+	a := action("a1", "m1")
+	svc := newFake(a)
+	svc.onCancel = func(string, int) (mde.MachineAction, bool, error) {
+		return mde.MachineAction{}, true, fmt.Errorf("%w: disk full", audit.ErrAuditUnavailable)
+	}
+	events := run(t, clock, svc, []mde.MachineAction{a}, "x", bulk.Options{})
+	done := ofKind(events, bulk.Done)
+	if len(done) != 1 || done[0].Outcome != bulk.Failed || done[0].Reread {
+		t.Fatalf("done = %+v", done)
+	}
+	if len(svc.Lists()) != 0 {
+		t.Fatal("a refused cancel was re-read as if it might have been sent")
 	}
 }
