@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -73,6 +75,8 @@ type flags struct {
 	refresh       time.Duration
 	rateLimits    string
 	auditFile     string
+	logFile       string
+	debug         bool
 }
 
 func main() {
@@ -124,6 +128,8 @@ func newRootCmd() *cobra.Command {
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each API request")
 	pf.StringVar(&f.rateLimits, "rate-limits", "100/1m,1500/1h", "the API's limits per endpoint, paced on our side (the demo's simulator enforces the same)")
 	pf.StringVar(&f.auditFile, "audit-file", "", "append-only record of every cancel attempt (default $XDG_STATE_HOME/mdeactions/audit.jsonl; the demo uses a temporary one)")
+	pf.StringVar(&f.logFile, "log-file", "", "where the log goes (default $XDG_STATE_HOME/mdeactions/mdeactions.log); nothing is logged to the terminal")
+	pf.BoolVar(&f.debug, "debug", false, "log every API request, not only the failed ones")
 	pf.DurationVar(&f.refresh, "refresh", 30*time.Second, "reload the list this often (at least 10s; 0 turns it off)")
 
 	root.AddCommand(&cobra.Command{
@@ -147,8 +153,65 @@ func newRootCmd() *cobra.Command {
 		Run: func(cmd *cobra.Command, _ []string) {
 			fmt.Fprintln(cmd.OutOrStdout(), "mdeactions", version)
 		},
-	}, newAuditCmd(&f), newSimCmd(), newListCmd(&f), newCancelCmd(&f))
+	}, newAuditCmd(&f), newSimCmd(), newListCmd(&f), newCancelCmd(&f), newInfoCmd(&f))
 	return root
+}
+
+// newInfoCmd prints every path the tool uses and the effective settings,
+// secrets masked.
+func newInfoCmd(f *flags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "info",
+		Short: "Show the paths the tool uses and the effective settings (secrets masked)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+			row("version", version)
+			cloud, err := auth.LookupCloud(f.cloud)
+			if err != nil {
+				return err
+			}
+			apiBase := cloud.APIBase
+			if f.apiURL != "" {
+				apiBase = f.apiURL
+			}
+			row("cloud", cloud.Name)
+			row("sign-in host", orDefault(f.authorityHost, cloud.AuthorityHost))
+			row("token scope", orDefault(f.scope, cloud.Scope))
+			row("API", apiBase)
+			row("auth mode", orDefault(cfgMode(*f), "devicecode"))
+			row("tenant", orEnv(f.tenant, "AZURE_TENANT_ID"))
+			row("client id", orEnv(f.clientID, "AZURE_CLIENT_ID"))
+			secret := "(not set)"
+			if os.Getenv("AZURE_CLIENT_SECRET") != "" {
+				secret = "set in AZURE_CLIENT_SECRET (hidden)"
+			}
+			if f.secretFile != "" {
+				secret = "in " + f.secretFile + " (hidden)"
+			}
+			row("client secret", secret)
+			row("certificate", orEnv(f.certificate, "AZURE_CLIENT_CERTIFICATE_PATH"))
+			dir, err := stateDir()
+			if err != nil {
+				dir = "(unknown: " + err.Error() + ")"
+			}
+			row("token cache dir", dir)
+			if p, err := logPath(*f); err == nil {
+				row("log file", p)
+			}
+			auditPath := f.auditFile
+			if auditPath == "" {
+				auditPath, _ = audit.DefaultPath()
+			}
+			row("audit trail", auditPath)
+			row("rate limits", f.rateLimits)
+			row("refresh", f.refresh.String())
+			row("read-only", strconv.FormatBool(f.readOnly))
+			return tw.Flush()
+		},
+	}
 }
 
 // newListCmd lists actions without the TUI.
@@ -475,6 +538,7 @@ func newSimCmd() *cobra.Command {
 // env is what a run has set up: the token source, the API base, and what
 // to close at the end.
 type env struct {
+	log      *slog.Logger // nil: no log file could be opened
 	cfg      auth.Config
 	limits   []pace.Limit
 	source   auth.Source // nil in the demo without --auth
@@ -535,6 +599,7 @@ func setup(cmd *cobra.Command, f flags, source bool) (*env, error) {
 		return nil, fmt.Errorf("--rate-limits: %w", err)
 	}
 	e.limits = limits
+	e.log = openLog(f, e)
 	transport := http.DefaultTransport.(*http.Transport).Clone() // keeps HTTPS_PROXY
 	e.hc = &http.Client{Transport: transport, Timeout: f.timeout + 5*time.Second}
 
@@ -804,6 +869,9 @@ func newClient(f flags, e *env) (*mde.Client, pace.Clock, *pace.Budget, error) {
 		mde.WithUserAgent("mdeactions/" + version),
 		mde.WithBudgets(pace.NewBudget(clock, e.limits...), pace.NewBudget(clock, e.limits...), cancelBudget),
 	}
+	if e.log != nil {
+		opts = append(opts, mde.WithLogger(e.log))
+	}
 	if f.readOnly {
 		opts = append(opts, mde.WithReadOnly())
 	}
@@ -849,6 +917,55 @@ func signInForCommand(cmd *cobra.Command, e *env) error {
 		return errors.New(auth.Explain(err))
 	}
 	return nil
+}
+
+// stateDir is $XDG_STATE_HOME/mdeactions, or ~/.local/state/mdeactions.
+func stateDir() (string, error) {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "mdeactions"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".local", "state", "mdeactions"), nil
+}
+
+// logPath is where the log goes.
+func logPath(f flags) (string, error) {
+	if f.logFile != "" {
+		return f.logFile, nil
+	}
+	dir, err := stateDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "mdeactions.log"), nil
+}
+
+// openLog opens the log file (0600 in a 0700 directory). Without one the
+// tool runs on, with a warning: a log is a help, not a condition.
+func openLog(f flags, e *env) *slog.Logger {
+	path, err := logPath(f)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o700)
+	}
+	var file *os.File
+	if err == nil {
+		file, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	}
+	if err != nil {
+		e.warnings.add("no log file: " + err.Error())
+		return nil
+	}
+	e.closers = append(e.closers, func() { _ = file.Close() })
+	level := slog.LevelInfo
+	if f.debug {
+		level = slog.LevelDebug
+	}
+	l := slog.New(slog.NewTextHandler(file, &slog.HandlerOptions{Level: level}))
+	l.Info("start", "version", version, "pid", os.Getpid(), "demo", f.demo, "auth", cfgMode(f))
+	return l
 }
 
 // openAudit opens the audit trail. A trail that cannot be opened is not

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -110,6 +111,9 @@ func TestCancelsAreAuditedAndFailClosed(t *testing.T) {
 
 func runCmdArgs(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	if os.Getenv("XDG_STATE_HOME") == "" || !strings.HasPrefix(os.Getenv("XDG_STATE_HOME"), os.TempDir()) {
+		t.Setenv("XDG_STATE_HOME", t.TempDir()) // logs and caches of the test stay in the test
+	}
 	cmd := newRootCmd()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
@@ -219,5 +223,32 @@ func TestListAndCancelCommands(t *testing.T) {
 	}
 	if _, err := runCmdArgs(t, "--demo", "cancel", got[2].ID); err == nil || !strings.Contains(err.Error(), "--comment is required") {
 		t.Fatalf("cancel without a comment: %v", err)
+	}
+}
+
+func TestInfoMasksSecretsAndLogsStayOffTheTerminal(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	t.Setenv("XDG_STATE_HOME", state)
+	t.Setenv("AZURE_CLIENT_SECRET", "SECRET-CANARY-42")
+	out, err := runCmdArgs(t, "info")
+	if err != nil || strings.Contains(out, "SECRET-CANARY-42") || !strings.Contains(out, "(hidden)") ||
+		!strings.Contains(out, filepath.Join(state, "mdeactions", "mdeactions.log")) || !strings.Contains(out, "audit trail") {
+		t.Fatalf("info:\n%s %v", out, err)
+	}
+	out, err = runCmdArgs(t, "--demo", "--debug", "list", "-o", "json")
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "[") {
+		t.Fatalf("list wrote more than its JSON to the terminal:\n%.300s %v", out, err)
+	}
+	path := filepath.Join(state, "mdeactions", "mdeactions.log")
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("log file: %v %v", fi, err)
+	}
+	if di, _ := os.Stat(filepath.Dir(path)); di.Mode().Perm() != 0o700 {
+		t.Fatalf("log dir mode %v", di.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "api request") || strings.Contains(string(b), "eyJ") || strings.Contains(string(b), "SECRET-CANARY") {
+		t.Fatalf("log content:\n%s", b)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,6 +44,7 @@ type Client struct {
 	userAgent string
 	readOnly  bool
 	budgets   budgets // rate-limit pacing per endpoint; see WithBudgets
+	log       *slog.Logger
 
 	// Caps on response bodies; tests lower them.
 	maxListBody   int64
@@ -54,6 +56,10 @@ type Option func(*Client)
 
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithLogger logs every request: method, path and query, status, time
+// taken and the API's request id on errors. Never a header, never a token.
+func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
 // WithReadOnly makes the client refuse every request other than GET with
 // ErrReadOnly, before any network I/O.
@@ -247,7 +253,24 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte,
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	start := time.Now()
 	resp, err := c.hc.Do(req)
+	if c.log != nil {
+		where := u.EscapedPath()
+		if u.RawQuery != "" {
+			where += "?" + u.RawQuery
+		}
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			c.log.Warn("api request failed", "method", method, "url", where, "took", took, "error", cleanText(err.Error()))
+		} else {
+			level := slog.LevelDebug
+			if resp.StatusCode >= 400 {
+				level = slog.LevelWarn
+			}
+			c.log.Log(ctx, level, "api request", "method", method, "url", where, "status", resp.StatusCode, "took", took)
+		}
+	}
 	if err != nil {
 		// *url.Error would repeat the whole URL, query included.
 		var ue *url.Error
