@@ -7,7 +7,7 @@ BIN     ?= bin/mdeactions
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build demo test e2e lint fuzz install clean
+.PHONY: build demo test e2e bench lint fuzz install clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
@@ -22,7 +22,11 @@ test:
 
 # The real-terminal test alone (tmux drives the demo).
 e2e:
-	$(GO) test -count=1 -run TestTmux -v .
+	$(GO) test -count=1 -run 'TestTmux' -v .
+
+# Go benchmarks (timing lives here, never in tests).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:
 	gofmt -l .
