@@ -31,6 +31,7 @@ import (
 
 	"github.com/mdeactions/mdeactions/auth"
 	"github.com/mdeactions/mdeactions/auth/fakeentra"
+	"github.com/mdeactions/mdeactions/auth/profile"
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/mde/bulk"
@@ -40,6 +41,7 @@ import (
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/filter"
 	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
 	"github.com/mdeactions/mdeactions/ui/signin"
 	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
@@ -77,6 +79,9 @@ type flags struct {
 	auditFile     string
 	logFile       string
 	debug         bool
+	config        string
+	profileName   string
+	keys          map[string][]string // key bindings from the profile
 }
 
 func main() {
@@ -106,6 +111,9 @@ func newRootCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runTUI(cmd, f)
 		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyProfile(cmd, &f)
+		},
 	}
 	pf := root.PersistentFlags()
 	pf.BoolVar(&f.demo, "demo", false, "run against a built-in simulator of the Defender API and a fake sign-in service (no tenant needed)")
@@ -128,6 +136,8 @@ func newRootCmd() *cobra.Command {
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "timeout of each API request")
 	pf.StringVar(&f.rateLimits, "rate-limits", "100/1m,1500/1h", "the API's limits per endpoint, paced on our side (the demo's simulator enforces the same)")
 	pf.StringVar(&f.auditFile, "audit-file", "", "append-only record of every cancel attempt (default $XDG_STATE_HOME/mdeactions/audit.jsonl; the demo uses a temporary one)")
+	pf.StringVar(&f.config, "config", "", "configuration file with profiles (default $MDEACTIONS_CONFIG, else $XDG_CONFIG_HOME/mdeactions/config.toml)")
+	pf.StringVar(&f.profileName, "profile", "", "the profile to use (default: the file's default, or its only profile)")
 	pf.StringVar(&f.logFile, "log-file", "", "where the log goes (default $XDG_STATE_HOME/mdeactions/mdeactions.log); nothing is logged to the terminal")
 	pf.BoolVar(&f.debug, "debug", false, "log every API request, not only the failed ones")
 	pf.DurationVar(&f.refresh, "refresh", 30*time.Second, "reload the list this often (at least 10s; 0 turns it off)")
@@ -174,6 +184,11 @@ func newInfoCmd(f *flags) *cobra.Command {
 				return err
 			}
 			apiBase := cloud.APIBase
+			if f.region != "" {
+				if apiBase, err = auth.RegionalAPIBase(f.region); err != nil {
+					return fmt.Errorf("--region: %w", err)
+				}
+			}
 			if f.apiURL != "" {
 				apiBase = f.apiURL
 			}
@@ -535,6 +550,61 @@ func newSimCmd() *cobra.Command {
 	return cmd
 }
 
+// applyProfile fills the flags the user did not set from the environment
+// and then from the selected profile of the configuration file: flags
+// override the environment, which overrides the file.
+func applyProfile(cmd *cobra.Command, f *flags) error {
+	path := f.config
+	explicit := path != "" || os.Getenv("MDEACTIONS_CONFIG") != ""
+	if path == "" {
+		p, err := profile.DefaultPath(os.Getenv)
+		if err != nil {
+			return nil // no home directory: no file, flags and environment only
+		}
+		path = p
+	}
+	if explicit {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("configuration file: %w", err)
+		}
+	}
+	file, err := profile.Load(path)
+	if err != nil {
+		return err
+	}
+	chosen, err := file.Select(f.profileName)
+	if err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
+	fl := cmd.Flags()
+	set := func(name string) bool { return fl.Changed(name) }
+	given := profile.Profile{Tenant: f.tenant, ClientID: f.clientID, Cloud: f.cloud, Region: f.region, APIURL: f.apiURL,
+		Auth: f.auth, Certificate: f.certificate, SecretFile: f.secretFile, TokenEnv: f.tokenEnv}
+	if fl.Changed("read-only") {
+		given.ReadOnly = &f.readOnly
+	}
+	if fl.Changed("refresh") {
+		given.Refresh = &profile.Duration{Duration: f.refresh}
+	}
+	for _, w := range profile.EnvOverrides(chosen, os.Getenv, given, set) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions: note:", w)
+	}
+	p := profile.Merge(chosen, os.Getenv, given, set)
+	f.tenant, f.clientID, f.region, f.apiURL = p.Tenant, p.ClientID, p.Region, p.APIURL
+	f.auth, f.certificate, f.secretFile, f.tokenEnv = p.Auth, p.Certificate, p.SecretFile, p.TokenEnv
+	if p.Cloud != "" {
+		f.cloud = p.Cloud
+	}
+	if p.ReadOnly != nil {
+		f.readOnly = *p.ReadOnly
+	}
+	if p.Refresh != nil {
+		f.refresh = p.Refresh.Duration
+	}
+	f.keys = p.Keys
+	return nil
+}
+
 // env is what a run has set up: the token source, the API base, and what
 // to close at the end.
 type env struct {
@@ -780,6 +850,13 @@ func runTUI(cmd *cobra.Command, f flags) error {
 	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
 		uopts.SignIn = &deviceSignIn{src: dc, open: map[*auth.SignIn]bool{}}
 		uopts.SignInAbout = e.about
+	}
+	if len(f.keys) > 0 {
+		km := keys.Default()
+		if err := profile.ApplyKeys(&km, f.keys); err != nil {
+			return fmt.Errorf("key bindings: %w", err)
+		}
+		uopts.Keys = &km
 	}
 	uopts.ExplainToken = auth.Explain
 	uopts.Warnings = e.warnings.ui

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -250,5 +251,45 @@ func TestInfoMasksSecretsAndLogsStayOffTheTerminal(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	if !strings.Contains(string(b), "api request") || strings.Contains(string(b), "eyJ") || strings.Contains(string(b), "SECRET-CANARY") {
 		t.Fatalf("log content:\n%s", b)
+	}
+}
+
+func TestProfilesFromTheConfigurationFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(`default = "acme"
+[profiles.acme]
+tenant = "acme.onmicrosoft.com"
+client_id = "11111111-2222-3333-4444-555555555555"
+region = "eu"
+[profiles.gov]
+tenant = "gov.onmicrosoft.us"
+cloud = "gcchigh"
+read_only = true
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AZURE_TENANT_ID", "")
+	out, err := runCmdArgs(t, "--config", cfg, "info")
+	if err != nil || !strings.Contains(out, "acme.onmicrosoft.com") || !strings.Contains(out, "https://eu.api.security.microsoft.com") {
+		t.Fatalf("default profile:\n%s %v", out, err)
+	}
+	// Flags beat the environment, which beats the file.
+	t.Setenv("AZURE_TENANT_ID", "from-env.example")
+	out, _ = runCmdArgs(t, "--config", cfg, "--profile", "gov", "info")
+	if !strings.Contains(out, "from-env.example") || !strings.Contains(out, "gcchigh") || !regexp.MustCompile(`read-only\s+true`).MatchString(out) {
+		t.Fatalf("env over file:\n%s", out)
+	}
+	out, _ = runCmdArgs(t, "--config", cfg, "--profile", "gov", "--tenant", "flag.example", "info")
+	if !strings.Contains(out, "flag.example") {
+		t.Fatalf("flag over env:\n%s", out)
+	}
+	if _, err := runCmdArgs(t, "--config", cfg, "--profile", "nope", "info"); err == nil || !strings.Contains(err.Error(), `"acme", "gov"`) {
+		t.Fatalf("unknown profile: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	_ = os.WriteFile(bad, []byte("[profiles.x]\ntenat = \"a\"\n"), 0o600)
+	if _, err := runCmdArgs(t, "--config", bad, "info"); err == nil || !strings.Contains(err.Error(), "bad.toml:2") || !strings.Contains(err.Error(), `"tenat"`) {
+		t.Fatalf("bad file: %v", err)
 	}
 }

@@ -67,6 +67,8 @@ type Options struct {
 	// moved aside, a wait for another sign-in) to the footer while the UI
 	// owns the terminal.
 	Warnings <-chan string
+	// Keys is the keymap (rebound from a profile); nil: the defaults.
+	Keys *keys.KeyMap
 	// Bulk runs paced bulk cancels of the marked actions (nil: only one
 	// action at a time).
 	Bulk BulkCanceller
@@ -163,6 +165,9 @@ func New(opts Options) Model {
 		opts.Timeout = 30 * time.Second
 	}
 	km := keys.Default()
+	if opts.Keys != nil {
+		km = *opts.Keys
+	}
 	if opts.ReadOnly {
 		km.ReadOnly()
 	}
