@@ -246,18 +246,11 @@ func newListCmd(f *flags) *cobra.Command {
 			if output != "table" && output != "json" && output != "csv" {
 				return fmt.Errorf("--output %q: use table, json or csv", output)
 			}
-			e, err := setup(cmd, *f, true)
+			e, client, _, _, err := commandClient(cmd, *f)
 			if err != nil {
 				return err
 			}
 			defer e.close()
-			if err := signInForCommand(cmd, e); err != nil {
-				return err
-			}
-			client, _, _, err := newClient(*f, e)
-			if err != nil {
-				return err
-			}
 			now := time.Now()
 			actions, err := client.List(cmd.Context(), spec.Query(now))
 			if err != nil {
@@ -333,18 +326,11 @@ func newCancelCmd(f *flags) *cobra.Command {
 			if f.readOnly {
 				return errors.New("cancel refused: --read-only")
 			}
-			e, err := setup(cmd, *f, true)
+			e, client, clock, budget, err := commandClient(cmd, *f)
 			if err != nil {
 				return err
 			}
 			defer e.close()
-			if err := signInForCommand(cmd, e); err != nil {
-				return err
-			}
-			client, clock, budget, err := newClient(*f, e)
-			if err != nil {
-				return err
-			}
 			svc := newService(cmd, *f, e, client)
 			// What is known of each action (type, device, state), for the
 			// audit trail and to skip what is already final.
@@ -976,6 +962,25 @@ func newService(cmd *cobra.Command, f flags, e *env, client *mde.Client) *audite
 		}
 		return audit.Context{Tenant: tenant, Actor: actor}
 	})
+}
+
+// commandClient sets up a command outside the TUI: the token source (signed
+// in), and the paced client. The caller closes the env.
+func commandClient(cmd *cobra.Command, f flags) (*env, *mde.Client, pace.Clock, *pace.Budget, error) {
+	e, err := setup(cmd, f, true)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := signInForCommand(cmd, e); err != nil {
+		e.close()
+		return nil, nil, nil, nil, err
+	}
+	client, clock, budget, err := newClient(f, e)
+	if err != nil {
+		e.close()
+		return nil, nil, nil, nil, err
+	}
+	return e, client, clock, budget, nil
 }
 
 // signInForCommand makes sure a command outside the TUI has a token: a
