@@ -33,7 +33,7 @@ lint:
 	$(GO) vet ./...
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 20s ./ui/textsafe
+	$(GO) test -run '^$$' -fuzz FuzzClean -fuzztime 20s ./mde/textsafe
 
 install:
 	$(GO) install -ldflags "$(LDFLAGS)" .

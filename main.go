@@ -37,13 +37,13 @@ import (
 	"github.com/mdeactions/mdeactions/mde/bulk"
 	"github.com/mdeactions/mdeactions/mde/mdesim"
 	"github.com/mdeactions/mdeactions/mde/pace"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/filter"
 	"github.com/mdeactions/mdeactions/ui/format"
 	"github.com/mdeactions/mdeactions/ui/keys"
 	"github.com/mdeactions/mdeactions/ui/signin"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

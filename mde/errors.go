@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 )
 
 // ErrReadOnly is returned, before any network I/O, for every request other
@@ -142,16 +143,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // terminal): invalid UTF-8 and control characters, escape sequences'
 // ESC included, are dropped; line breaks and tabs become spaces.
 func cleanText(s string) string {
-	s = strings.ToValidUTF8(s, "")
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case unicode.IsControl(r):
-			return -1
-		}
-		return r
-	}, s))
+	return strings.TrimSpace(textsafe.Clean(s))
 }
 
 // redact removes the bearer token from every text field, in case a server

@@ -11,9 +11,9 @@ import (
 
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/bulk"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/format"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // BulkCanceller starts paced bulk cancels (main wires it to mde/bulk with

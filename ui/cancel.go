@@ -9,10 +9,10 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/audit"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/cancelform"
 	"github.com/mdeactions/mdeactions/ui/format"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // Cancelling one action: the target, the form, the call, its result and

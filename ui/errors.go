@@ -10,7 +10,7 @@ import (
 
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/audit"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 )
 
 // operation is what the UI was doing when an error came back.

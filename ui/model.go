@@ -15,6 +15,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/cancelform"
 	"github.com/mdeactions/mdeactions/ui/common"
@@ -22,7 +23,6 @@ import (
 	"github.com/mdeactions/mdeactions/ui/filter"
 	"github.com/mdeactions/mdeactions/ui/keys"
 	"github.com/mdeactions/mdeactions/ui/signin"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // ActionService is what the UI needs from the API client.

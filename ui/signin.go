@@ -6,8 +6,8 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/signin"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // Messages of the sign-in, each tagged with the try it belongs to.

@@ -4,9 +4,9 @@ import (
 	"strings"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/format"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // Marks, counts and the triage flags of the rows.

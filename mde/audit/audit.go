@@ -39,6 +39,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 )
 
 // FileName is the audit file's name in the state directory.
@@ -398,16 +399,12 @@ func sanitize(r *Record) {
 // UTF-8 and control characters (ESC included) are dropped; line breaks and
 // tabs become spaces.
 func cleanText(s string) string {
-	s = strings.ToValidUTF8(s, "")
 	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t' || r == '\u2028' || r == '\u2029':
-			return ' '
-		case unicode.IsControl(r), unicode.Is(unicode.Cf, r):
-			return -1
+		if unicode.Is(unicode.Cf, r) {
+			return -1 // invisible format characters (textsafe drops the bidi ones)
 		}
 		return r
-	}, s))
+	}, textsafe.Clean(s)))
 }
 
 // truncate cuts s to at most n bytes on a rune boundary, marking the cut.

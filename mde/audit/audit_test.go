@@ -359,7 +359,7 @@ func TestErrorTextIsCleanedCommentIsKept(t *testing.T) {
 	if recs[0].Comment != comment || recs[1].Comment != comment {
 		t.Errorf("comment = %q / %q, want it as typed", recs[0].Comment, recs[1].Comment)
 	}
-	if e := recs[1].Error; strings.ContainsAny(e, "\x1b\n\u202e") || !strings.Contains(e, "bad[31m red[0m next line") {
+	if e := recs[1].Error; strings.ContainsAny(e, "\x1b\n\u202e") || !strings.Contains(e, "bad red next line") {
 		t.Errorf("error text = %q", e)
 	}
 	if recs[1].RequestID != "req-1" {

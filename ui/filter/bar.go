@@ -10,8 +10,8 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/common"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // MaxInput is the longest text the bar accepts, in characters; a longer

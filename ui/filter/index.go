@@ -9,9 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/format"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // The fields of a row's haystack, in order.

@@ -11,8 +11,8 @@ import (
 	"unicode"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/format"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // ParseError is a Parse failure; Token is the part of the text at fault.

@@ -15,8 +15,8 @@ import (
 	"unicode"
 
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // Spec is what the user asked to see. The zero value is the default view:

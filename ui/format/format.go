@@ -9,7 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mdeactions/mdeactions/mde"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 )
 
 var typeLabels = map[mde.ActionType]string{

@@ -9,9 +9,9 @@ import (
 
 	"charm.land/lipgloss/v2"
 
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/common"
 	"github.com/mdeactions/mdeactions/ui/format"
-	"github.com/mdeactions/mdeactions/ui/textsafe"
 )
 
 // Prompt is what the identity provider asks the person to do.
