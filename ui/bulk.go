@@ -72,7 +72,13 @@ func nextEventCmd(job BulkJob) tea.Cmd {
 
 // startBulk turns a confirmed form into a running job.
 func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model, tea.Cmd) {
-	if m.opts.Bulk == nil {
+	if why := m.tenantRefuses(actions); why != "" {
+		m.msg = footerMsg{footErr, why}
+		return m, nil
+	}
+	ti, _ := m.owner(actions[0].ID)
+	bc := m.tenants[ti].Bulk
+	if bc == nil {
 		m.msg = footerMsg{footErr, "Bulk cancel is not available here."}
 		return m, nil
 	}
@@ -84,9 +90,11 @@ func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model
 	m.msg = footerMsg{footInfo, fmt.Sprintf("Cancelling %d actions, paced within the API's limits…", len(actions))}
 	known := make([]mde.MachineAction, 0, m.table.Len())
 	for _, r := range m.table.Rows() {
-		known = append(known, r.Action)
+		if r.Src == ti {
+			known = append(known, r.Action)
+		}
 	}
-	return m, startBulkCmd(m.opts.Bulk, actions, known, comment)
+	return m, startBulkCmd(bc, actions, known, comment)
 }
 
 func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {

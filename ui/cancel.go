@@ -19,7 +19,7 @@ import (
 // the re-read of the device.
 
 func (m Model) cancelCmd(id, comment string) tea.Cmd {
-	svc, timeout := m.opts.Service, m.opts.Timeout
+	svc, timeout := m.serviceFor(id), m.opts.Timeout
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
@@ -58,8 +58,13 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 			m.msg = footerMsg{footInfo, "Every marked action is already finished: nothing to cancel. u clears the marks."}
 			return m, nil
 		}
+		if why := m.tenantRefuses(actions); why != "" {
+			m.msg = footerMsg{footErr, why}
+			return m, nil
+		}
 		f, cmd := cancelform.New(m.ctx, actions, m.drafts[bulkDraft])
 		f.SetHidden(m.hiddenMarks())
+		f.SetTenant(m.tenantName(actions[0].ID))
 		m.form = &f
 		m.msg = footerMsg{}
 		return m, cmd
@@ -70,6 +75,10 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	a := r.Action
+	if why := m.tenantRefuses([]mde.MachineAction{a}); why != "" {
+		m.msg = footerMsg{footErr, why}
+		return m, nil
+	}
 	if m.inFlight[a.ID] {
 		m.msg = footerMsg{footInfo, "A cancel of this action is already waiting for the API's answer."}
 		return m, nil
@@ -79,6 +88,7 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	f, cmd := cancelform.New(m.ctx, []mde.MachineAction{a}, m.drafts[a.ID])
+	f.SetTenant(m.tenantName(a.ID))
 	m.form = &f
 	m.msg = footerMsg{}
 	m.layout()
@@ -189,15 +199,16 @@ func (m Model) verifyCmd(a mde.MachineAction) tea.Cmd {
 		return nil
 	}
 	before := map[string]mde.MachineAction{}
+	ti, _ := m.owner(a.ID)
 	for _, r := range m.table.Rows() {
-		if r.Action.MachineID == a.MachineID && r.Action.ID != a.ID {
+		if r.Action.MachineID == a.MachineID && r.Action.ID != a.ID && r.Src == ti {
 			before[r.Action.ID] = r.Action
 		}
 	}
 	if len(before) == 0 {
 		return nil
 	}
-	svc, timeout, machine, device := m.opts.Service, m.opts.Timeout, a.MachineID, format.Device(a)
+	svc, timeout, machine, device := m.serviceFor(a.ID), m.opts.Timeout, a.MachineID, format.Device(a)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()

@@ -72,6 +72,13 @@ type Options struct {
 	// Bulk runs paced bulk cancels of the marked actions (nil: only one
 	// action at a time).
 	Bulk BulkCanceller
+	// Tenants, when set, are what the UI lists, in place of Service, Bulk
+	// and SignIn (several: the all-profiles view).
+	Tenants []Tenant
+	// Profile is the name of the profile shown ("" none; AllProfiles).
+	Profile string
+	// Profiles lets the user switch profile (nil: P is not bound).
+	Profiles Profiles
 }
 
 // MinRefresh is the shortest automatic refresh interval: the list API
@@ -141,6 +148,13 @@ type Model struct {
 	stopWait context.CancelFunc
 	tryCtx   context.Context
 	account  string
+	// tenants are the profiles listed (one, or several in the all-profiles
+	// view); owners maps each action id read to its tenant's index, so that
+	// a cancel goes where the action came from. profile is the name shown.
+	tenants []tenantState
+	owners  map[string]int
+	profile string
+	picker  *pickerState
 }
 
 type footerKind int
@@ -171,18 +185,15 @@ func New(opts Options) Model {
 	if opts.ReadOnly {
 		km.ReadOnly()
 	}
+	if opts.Profiles == nil {
+		km.Profile.Unbind()
+	}
 	ctx := &common.Context{Styles: common.NewStyles(opts.Mono), Keys: km, Now: opts.Now}
 	h := help.New()
 	if opts.Mono {
 		h.Styles = help.Styles{}
 	}
-	var si *signin.Model
-	if opts.SignIn != nil {
-		v := signin.New(ctx, opts.SignInAbout)
-		si = &v
-	}
 	m := Model{
-		signIn:   si,
 		opts:     opts,
 		ctx:      ctx,
 		table:    actiontable.New(ctx),
@@ -197,16 +208,24 @@ func New(opts Options) Model {
 		failures: map[string]string{},
 		counts:   map[mde.ActionStatus]int{},
 	}
-	if m.signIn != nil {
-		m.newTry()
+	ts := opts.Tenants
+	if len(ts) == 0 {
+		ts = []Tenant{{Name: opts.Profile, Service: opts.Service, Bulk: opts.Bulk, ReadOnly: opts.ReadOnly,
+			SignIn: opts.SignIn, SignInAbout: opts.SignInAbout, Endpoint: opts.Endpoint}}
 	}
+	m.setTenants(opts.Profile, ts)
 	return m
 }
+
+func newSignInModel(ctx *common.Context, about string) signin.Model { return signin.New(ctx, about) }
+
+func keyIs(msg tea.KeyPressMsg, b ...key.Binding) bool { return key.Matches(msg, b...) }
 
 // Messages the commands send back.
 type (
 	loadedMsg struct {
 		gen     int
+		tenant  int         // index in the model's tenants
 		spec    filter.Spec // the filter the list was read with
 		actions []mde.MachineAction
 		err     error
@@ -232,16 +251,6 @@ func (m Model) Init() tea.Cmd {
 	return tea.Batch(m.loadCmd(m.gen), warn, m.ageTick())
 }
 
-func (m Model) loadCmd(gen int) tea.Cmd {
-	svc, timeout, now, spec := m.opts.Service, m.opts.Timeout, m.opts.Now, m.spec
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		defer cancel()
-		actions, err := svc.List(ctx, spec.Query(now()))
-		return loadedMsg{gen: gen, spec: spec, actions: actions, err: err, at: now()}
-	}
-}
-
 // Update routes a message: resize to every child; keys to the open form
 // first, then the global keys, then the active view; results to their owner.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -262,7 +271,12 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // a reply older than the newest request
 		}
 		m = m.onLoaded(msg)
+		if m.loading {
+			return m, nil // the last tenant's answer arms the next timer
+		}
 		return m, m.scheduleRefresh()
+	case openedMsg:
+		return m.onOpened(msg)
 	case tickMsg:
 		return m.onTick(msg)
 	case ageTickMsg:
@@ -317,6 +331,12 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.signIn != nil {
 		return m.signInKey(msg)
 	}
+	if m.picker != nil {
+		if key.Matches(msg, k.Quit) {
+			return m.quit()
+		}
+		return m.pickerKey(msg)
+	}
 	if key.Matches(msg, k.Quit) {
 		return m.quit()
 	}
@@ -336,6 +356,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, k.Refresh):
 		return m.refresh()
+	case key.Matches(msg, k.Profile):
+		return m.openPicker()
 	case key.Matches(msg, k.Report) && m.bulk != nil:
 		m.back, m.view = m.view, viewReport
 		return m, nil
@@ -485,55 +507,46 @@ func (m Model) refresh() (tea.Model, tea.Cmd) {
 }
 
 func (m Model) onLoaded(msg loadedMsg) Model {
-	if msg.gen != m.gen {
+	if msg.gen != m.gen || msg.tenant >= len(m.tenants) {
 		return m // a reply older than the newest request
 	}
-	m.loading = false
+	t := &m.tenants[msg.tenant]
+	t.loading = false
+	m.loading = m.anyLoading()
 	if msg.err != nil {
-		m.loadErr = explain(opList, msg.err, m.opts.ExplainToken)
-		m.msg = footerMsg{}
-		if m.table.Len() > 0 { // else the body shows it
-			m.msg = footerMsg{footErr, m.loadErr}
+		t.err = explain(opList, msg.err, m.opts.ExplainToken)
+		if !m.multi() {
+			m.loadErr = t.err
+			m.msg = footerMsg{}
+			if m.table.Len() > 0 { // else the body shows it
+				m.msg = footerMsg{footErr, m.loadErr}
+			}
+			return m
+		}
+		// One tenant failing holds no other back: its state shows on the
+		// tenants line, why in the footer, and its older rows stay.
+		m.msg = footerMsg{footErr, "Tenant " + t.Name + ": " + t.err}
+		if failed := m.failedTenants(); len(failed) == len(m.tenants) {
+			m.loadErr = "Every tenant failed to load:\n" + strings.Join(failed, "\n")
 		}
 		return m
 	}
+	t.err = ""
+	t.at = msg.at
+	t.actions = msg.actions
 	m.loadErr = ""
 	m.loaded = msg.at
 	m.everLoaded = true
-	actions := msg.actions
-	rows := make([]actiontable.Row, len(actions))
-	for i, a := range actions {
-		if k, ok := m.known[a.ID]; ok {
-			if k.LastUpdateDateTimeUtc.After(a.LastUpdateDateTimeUtc.Time) {
-				a = k // the list is older than what the cancel returned
-			} else {
-				delete(m.known, a.ID)
-			}
-		}
-		rows[i] = actiontable.NewRow(a)
-		rows[i].Busy = m.inFlight[a.ID]
-		rows[i].Marked = m.marked[a.ID]
-	}
-	// The index orders the rows (oldest first unless sorted otherwise) and
-	// makes the search and the filter cheap; built once per arrival.
 	m.loadedSpec = msg.spec
-	m.ix = filter.NewIndexOrdered(rows, m.order)
-	follow := m.table.SelectedID() // before Search reuses the view's memory
-	m.idx = m.ix.Search(m.query, m.spec, m.opts.Now(), m.idx)
-	m.table.SetRowsView(rows, m.idx, follow)
-	m.recount()
-	if m.view == viewDetail {
-		for _, r := range rows {
-			if r.Action.ID == m.detail.ID() {
-				m.detail.SetAction(r.Action, r.Busy)
-			}
-		}
+	m.rebuild()
+	if m.loading {
+		return m
 	}
 	if strings.HasPrefix(m.msg.text, "Loading with the filter") {
 		m.msg = footerMsg{footInfo, fmt.Sprintf("Filter applied: %d shown.", m.table.Len())}
 	}
 	if m.msg.text == "Refreshing…" {
-		m.msg = footerMsg{footInfo, fmt.Sprintf("Refreshed: %d open actions.", len(rows))}
+		m.msg = footerMsg{footInfo, fmt.Sprintf("Refreshed: %d open actions.", m.table.Total())}
 	}
 	return m
 }

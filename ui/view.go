@@ -21,13 +21,17 @@ func (m Model) topLines() []string {
 	if m.signIn != nil || m.view != viewList {
 		return nil
 	}
+	var lines []string
+	if m.multi() {
+		lines = append(lines, format.Fit(m.tenantLine(), m.ctx.Width))
+	}
 	if m.bar.Active() {
-		return []string{m.bar.View(m.ctx.Width)}
+		return append(lines, m.bar.View(m.ctx.Width))
 	}
 	if l := m.filterLine(); l != "" {
-		return []string{l}
+		return append(lines, l)
 	}
-	return nil
+	return lines
 }
 
 // maxFooterLines is how many lines a long message may take.
@@ -92,9 +96,8 @@ func (m Model) render() string {
 	switch {
 	case m.signIn != nil:
 		parts = append(parts, m.signIn.View(body))
-	case m.view == viewReport && m.bulk != nil:
-		report := strings.Join(m.bulk.Report(), "\n")
-		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render(report)+"\n\n"+st.Muted.Render("esc: back"), body))
+	case m.picker != nil:
+		parts = append(parts, m.pickerView(body))
 	case m.view == viewReport && m.bulk != nil:
 		report := strings.Join(m.bulk.Report(), "\n")
 		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render(report)+"\n\n"+st.Muted.Render("esc: back"), body))
@@ -132,6 +135,9 @@ func (m Model) header() string {
 	}
 	if m.opts.ReadOnly {
 		left += " " + st.Badge.Render(" RO ")
+	}
+	if m.profile != "" {
+		left += " [" + strings.TrimRight(format.Fit(strings.TrimPrefix(profileLabel(m.profile), "profile "), 20), " ") + "]"
 	}
 	if m.everLoaded {
 		// With a filter, part of it may have run on the server: the count

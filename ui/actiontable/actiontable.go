@@ -18,7 +18,11 @@ import (
 
 // Row is one action as the table shows it. Text fields are already cleaned.
 type Row struct {
-	Action    mde.MachineAction
+	Action mde.MachineAction
+	// Tenant is the profile the action was read through (the all-profiles
+	// view); Src is that tenant's index in the caller's list.
+	Tenant    string
+	Src       int
 	TypeLabel string
 	Device    string
 	Requestor string
@@ -51,6 +55,7 @@ type Model struct {
 	view     []int // the indexes of the rows shown, when filtered
 	filtered bool
 	grouped  bool // rows come sorted by device: name each device once
+	tenantW  int  // width of the tenant column; 0: hidden (one tenant)
 	cursor   int
 	offset   int
 	width    int
@@ -93,6 +98,13 @@ func (m *Model) SetView(idx []int, follow string) {
 // SetGrouped names each device once, on its first row, when the rows come
 // sorted by device.
 func (m *Model) SetGrouped(on bool) { m.grouped = on }
+
+// SetTenantWidth shows a TENANT column that wide (0 hides it); the
+// all-profiles view shows it, at most MaxTenantWidth cells.
+func (m *Model) SetTenantWidth(w int) { m.tenantW = min(max(w, 0), MaxTenantWidth) }
+
+// MaxTenantWidth is the widest the tenant column gets; longer names are cut.
+const MaxTenantWidth = 14
 
 // SelectedID is the id of the action under the cursor, "" if none.
 func (m Model) SelectedID() string { return m.selectedID() }
@@ -232,7 +244,7 @@ func (m *Model) clamp() {
 const MinWidth = 60
 
 // layout is the width of each column; 0 means the column is hidden.
-type layout struct{ typ, status, device, requestor, age, comment int }
+type layout struct{ tenant, typ, status, device, requestor, age, comment int }
 
 const (
 	markerW = 4
@@ -248,7 +260,17 @@ const (
 	requestorFrom = 70
 )
 
-func computeLayout(width int) layout {
+func computeLayout(width, tenantW int) layout {
+	if tenantW > 0 {
+		// The tenant comes out of the space the other columns share; on a
+		// narrow screen only its first 8 cells stay.
+		if width < commentFrom {
+			tenantW = min(tenantW, 8)
+		}
+		l := computeLayout(width-tenantW-1, 0)
+		l.tenant = tenantW
+		return l
+	}
 	l := layout{typ: typeW, status: statusW, age: ageW}
 	fixed := markerW + typeW + 1 + statusW + ageW // marker, type, gap, status, age
 	switch {
@@ -267,6 +289,14 @@ func computeLayout(width int) layout {
 		l.device = max(width-fixed-2, 1)
 	}
 	return l
+}
+
+// head is the tenant cell and its gap ("" with the column hidden).
+func (l layout) head(tenant string) string {
+	if l.tenant == 0 {
+		return ""
+	}
+	return format.Fit(tenant, l.tenant) + " "
 }
 
 // tail joins the visible columns after the status; with the marker, type
@@ -292,9 +322,9 @@ func (l layout) tail(device, requestor, age, comment string) string {
 // height tall.
 func (m Model) View() string {
 	st := m.ctx.Styles
-	l := computeLayout(m.width)
+	l := computeLayout(m.width, m.tenantW)
 	var b strings.Builder
-	title := "    " + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) +
+	title := "    " + l.head("TENANT") + format.Fit("TYPE", l.typ) + " " + format.Fit("STATUS", l.status) +
 		l.tail("DEVICE", "REQUESTOR", "AGE", "COMMENT")
 	b.WriteString(st.ColumnTitle.Render(format.Fit(title, m.width)))
 	now := m.ctx.Now()
@@ -319,7 +349,7 @@ func (m Model) View() string {
 		if r.Busy {
 			status = "Cancelling"
 		}
-		left := marker + format.Fit(r.TypeLabel, l.typ) + " "
+		left := marker + l.head(r.Tenant) + format.Fit(r.TypeLabel, l.typ) + " "
 		statusCell := format.Fit(status, l.status)
 		device := r.Device
 		if m.grouped && i > m.offset && m.rows[m.at(i-1)].Device == r.Device {

@@ -55,6 +55,7 @@ type Model struct {
 	count   textinput.Model // the typed count, for many actions
 	hint    string
 	hidden  int
+	tenant  string
 }
 
 // New opens the form for one or more actions, with a draft comment kept
@@ -164,6 +165,10 @@ func (m Model) Update(msg tea.Msg) (Model, Outcome, tea.Cmd) {
 // not included.
 func (m *Model) SetHidden(n int) { m.hidden = n }
 
+// SetTenant names the tenant the cancel goes to (the all-profiles view): the
+// title and the question say it.
+func (m *Model) SetTenant(name string) { m.tenant = name }
+
 // Height is how many lines View takes.
 func (m Model) Height() int { return strings.Count(m.View(), "\n") + 1 }
 
@@ -173,6 +178,11 @@ func (m Model) View() string {
 	inner := max(m.ctx.Width-4, 20)
 	fit := func(s string) string { return format.Fit(s, inner) }
 	title, about, question := m.describe()
+	if m.tenant != "" {
+		in := " in tenant " + m.tenant
+		title += in
+		question = strings.TrimSuffix(question, "?") + in + "?"
+	}
 	lines := []string{st.DialogTitle.Render(fit(title))}
 	// The types of many actions wrap rather than lose the rarest (often
 	// the riskiest, such as an Offboard) at the end of a cut line.

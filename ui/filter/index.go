@@ -22,6 +22,7 @@ const (
 	fieldRequestor
 	fieldComment
 	fieldID
+	fieldTenant // the profile's name, in the all-profiles view
 	numFields
 )
 
@@ -79,7 +80,7 @@ func newEntry(r *actiontable.Row, i int) entry {
 func appendEntry(buf []byte, r *actiontable.Row, e *entry, base int) []byte {
 	a := &r.Action
 	fields := [numFields]string{
-		r.TypeLabel, format.Status(a.Status), r.Device, r.Requestor, r.Comment, textsafe.Clean(a.ID),
+		r.TypeLabel, format.Status(a.Status), r.Device, r.Requestor, r.Comment, textsafe.Clean(a.ID), r.Tenant,
 	}
 	for f, s := range fields {
 		if f > 0 {
@@ -242,7 +243,7 @@ func textSize(rows []actiontable.Row) int {
 	for i := range rows {
 		r := &rows[i]
 		size += len(r.TypeLabel) + len(r.Device) + len(r.Requestor) + len(r.Comment) +
-			len(r.Action.ID) + len(r.Action.Status) + numFields + 8
+			len(r.Action.ID) + len(r.Action.Status) + len(r.Tenant) + numFields + 8
 	}
 	return size
 }

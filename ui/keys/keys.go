@@ -31,6 +31,7 @@ type KeyMap struct {
 	StopBulk    key.Binding // send no more cancels of a running bulk cancel
 	CopyID      key.Binding // the action id, to the local clipboard (OSC 52)
 	CopyMachine key.Binding // the machine id
+	Profile     key.Binding // switch profile (tenant), or all profiles at once
 	Help        key.Binding
 	Quit        key.Binding
 	ForceQuit   key.Binding
@@ -65,6 +66,7 @@ func Default() KeyMap {
 		StopBulk:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop bulk")),
 		CopyID:      key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy action id")),
 		CopyMachine: key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy machine id")),
+		Profile:     key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "switch profile")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -92,7 +94,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Open, k.Back, k.Cancel, k.Refresh},
 		{k.Search, k.Filter, k.Sort, k.Reverse, k.Group},
 		{k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.Report},
-		{k.CopyID, k.CopyMachine},
+		{k.CopyID, k.CopyMachine, k.Profile},
 		{k.Help, k.Quit, k.ForceQuit},
 	}
 }
@@ -105,5 +107,5 @@ func (k KeyMap) DetailHelp() []key.Binding {
 // All returns every binding, for conflict checks.
 func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
-		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Group, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.Report, k.CopyID, k.CopyMachine, k.Help, k.Quit, k.ForceQuit}
+		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Group, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.Report, k.CopyID, k.CopyMachine, k.Profile, k.Help, k.Quit, k.ForceQuit}
 }

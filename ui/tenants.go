@@ -1,0 +1,398 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/mde/textsafe"
+	"github.com/mdeactions/mdeactions/ui/actiontable"
+	"github.com/mdeactions/mdeactions/ui/filter"
+)
+
+// Tenants: the UI lists and cancels through one or more profiles. With one,
+// nothing about tenants shows; with several (the all-profiles view) every
+// row names its tenant, each tenant loads on its own (a slow or failing one
+// holds no other back) and every cancel goes through the tenant its action
+// was read from.
+
+// Tenant is one profile the UI lists and cancels through.
+type Tenant struct {
+	Name     string // the profile's name, as the tenant column shows it
+	Service  ActionService
+	Bulk     BulkCanceller // nil: one action at a time
+	ReadOnly bool          // its client refuses to cancel: say so before the form
+	// SignIn is its interactive sign-in (when it is the only tenant shown);
+	// SignInAbout says what it is for.
+	SignIn      SignIn
+	SignInAbout string
+	Endpoint    string // its API host, for the header
+}
+
+// Profiles lets the user switch profile inside the UI.
+type Profiles interface {
+	// Names are the configured profiles, in the file's order.
+	Names() []string
+	// Open connects to the profile named, or to every profile when name is
+	// AllProfiles. It runs in a command (it reads files, and may get a
+	// token silently); an interactive sign-in is the UI's, after it.
+	Open(ctx context.Context, name string) ([]Tenant, error)
+}
+
+// AllProfiles is the name Open takes for every profile at once.
+const AllProfiles = "*"
+
+// tenantState is a tenant and what its last load brought.
+type tenantState struct {
+	Tenant
+	loading bool
+	err     string    // why its newest load failed; "" if it did not
+	at      time.Time // when its rows were read
+	actions []mde.MachineAction
+}
+
+// multi reports whether rows come from several tenants.
+func (m Model) multi() bool { return len(m.tenants) > 1 }
+
+func (m Model) anyLoading() bool {
+	for _, t := range m.tenants {
+		if t.loading {
+			return true
+		}
+	}
+	return false
+}
+
+// loadCmd reads every tenant's list, each in a command of its own, so that
+// the fastest shows first.
+func (m *Model) loadCmd(gen int) tea.Cmd {
+	cmds := make([]tea.Cmd, len(m.tenants))
+	for i := range m.tenants {
+		m.tenants[i].loading = true
+		cmds[i] = m.loadTenantCmd(gen, i)
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m Model) loadTenantCmd(gen, i int) tea.Cmd {
+	svc, timeout, now, spec := m.tenants[i].Service, m.opts.Timeout, m.opts.Now, m.spec
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		actions, err := svc.List(ctx, spec.Query(now()))
+		return loadedMsg{gen: gen, tenant: i, spec: spec, actions: actions, err: err, at: now()}
+	}
+}
+
+// owner is the index of the tenant the action was read from; ok false when
+// the action was never listed (then nothing may be sent for it in the
+// all-profiles view).
+func (m Model) owner(id string) (int, bool) {
+	if !m.multi() {
+		return 0, true
+	}
+	i, ok := m.owners[id]
+	return i, ok
+}
+
+// serviceFor is the service of the action's tenant. Callers checked with
+// tenantRefuses that the tenant is known.
+func (m Model) serviceFor(id string) ActionService {
+	i, _ := m.owner(id)
+	return m.tenants[i].Service
+}
+
+// tenantRefuses says why these actions may not be cancelled together from
+// here ("" when they may): every one must come from one known tenant, and
+// that tenant's profile must not be read-only.
+func (m Model) tenantRefuses(actions []mde.MachineAction) string {
+	var in []int // the tenants, in the order met
+	for _, a := range actions {
+		i, ok := m.owner(a.ID)
+		if !ok {
+			return "Which tenant this action belongs to is not known (it was not listed since the profile was opened): press r to refresh, then try again."
+		}
+		if !slices.Contains(in, i) {
+			in = append(in, i)
+		}
+	}
+	if len(in) > 1 {
+		names := make([]string, len(in))
+		for k, i := range in {
+			names[k] = m.tenants[i].Name
+		}
+		return fmt.Sprintf("The marked actions are in %d tenants (%s): a bulk cancel goes to one tenant at a time. Search for one tenant's name with /, or clear the marks with u.",
+			len(in), strings.Join(names, ", "))
+	}
+	if len(in) == 1 && m.multi() && m.tenants[in[0]].ReadOnly {
+		return "Profile " + m.tenants[in[0]].Name + " is read-only: nothing is cancelled in its tenant from here."
+	}
+	return ""
+}
+
+// tenantName is the name of the action's tenant, "" with one tenant.
+func (m Model) tenantName(id string) string {
+	if i, ok := m.owner(id); ok && m.multi() {
+		return m.tenants[i].Name
+	}
+	return ""
+}
+
+// rebuild makes the rows from every tenant's last list, the index that
+// serves the search, and the view.
+func (m *Model) rebuild() {
+	n := 0
+	for _, t := range m.tenants {
+		n += len(t.actions)
+	}
+	rows := make([]actiontable.Row, 0, n)
+	for ti, t := range m.tenants {
+		for _, a := range t.actions {
+			if k, ok := m.known[a.ID]; ok {
+				if k.LastUpdateDateTimeUtc.After(a.LastUpdateDateTimeUtc.Time) {
+					a = k // the list is older than what the cancel returned
+				} else {
+					delete(m.known, a.ID)
+				}
+			}
+			r := actiontable.NewRow(a)
+			r.Busy = m.inFlight[a.ID]
+			r.Marked = m.marked[a.ID]
+			if m.multi() {
+				r.Tenant, r.Src = t.Name, ti
+				if _, seen := m.owners[a.ID]; !seen {
+					m.owners[a.ID] = ti
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	// The index orders the rows (oldest first unless sorted otherwise) and
+	// makes the search and the filter cheap; built once per arrival.
+	m.ix = filter.NewIndexOrdered(rows, m.order)
+	follow := m.table.SelectedID() // before Search reuses the view's memory
+	m.idx = m.ix.Search(m.query, m.spec, m.opts.Now(), m.idx)
+	m.table.SetRowsView(rows, m.idx, follow)
+	m.recount()
+	if m.view == viewDetail {
+		for _, r := range rows {
+			if r.Action.ID == m.detail.ID() {
+				m.detail.SetAction(r.Action, r.Busy)
+			}
+		}
+	}
+}
+
+// tenantLine is the all-profiles view's line under the header: each
+// tenant's state in words (colour only repeats them).
+func (m Model) tenantLine() string {
+	st := m.ctx.Styles
+	parts := make([]string, len(m.tenants))
+	open := make([]int, len(m.tenants))
+	for _, r := range m.table.Rows() {
+		if r.Action.Status.Open() {
+			open[r.Src]++
+		}
+	}
+	for i, t := range m.tenants {
+		var state string
+		switch {
+		case t.loading && t.at.IsZero() && t.err == "":
+			state = "loading…"
+		case t.err != "" && t.at.IsZero():
+			state = st.Error.Render("FAILED")
+		case t.err != "":
+			state = st.Error.Render(fmt.Sprintf("FAILED, %d open as of %s", open[i], t.at.Local().Format("15:04:05")))
+		case t.loading:
+			state = fmt.Sprintf("%d open, reloading…", open[i])
+		default:
+			state = fmt.Sprintf("%d open", open[i])
+		}
+		parts[i] = t.Name + " " + state
+	}
+	return "Tenants: " + strings.Join(parts, " · ")
+}
+
+// failedTenants says which tenants' newest load failed and why.
+func (m Model) failedTenants() []string {
+	var out []string
+	for _, t := range m.tenants {
+		if t.err != "" {
+			out = append(out, t.Name+": "+t.err)
+		}
+	}
+	return out
+}
+
+// Switching profile.
+
+type (
+	// openedMsg brings the tenants of the profile the user picked.
+	openedMsg struct {
+		name    string
+		tenants []Tenant
+		err     error
+	}
+)
+
+// pickerState is the profile picker while it is open.
+type pickerState struct {
+	names  []string // the choices: every profile, then all of them
+	cursor int
+}
+
+func (p pickerState) label(i int) string {
+	if p.names[i] == AllProfiles {
+		return "All profiles (every tenant at once)"
+	}
+	return p.names[i]
+}
+
+func (m Model) openPicker() (tea.Model, tea.Cmd) {
+	if m.opts.Profiles == nil {
+		return m, nil
+	}
+	names := m.opts.Profiles.Names()
+	if len(names) == 0 {
+		m.msg = footerMsg{footInfo, "No profiles are configured: see \"Profiles\" in the README (config.toml)."}
+		return m, nil
+	}
+	if len(m.inFlight) > 0 || m.bulk.running() {
+		m.msg = footerMsg{footInfo, "Cancels are under way: switch profile when they have been answered."}
+		return m, nil
+	}
+	p := pickerState{names: append(append([]string{}, names...), AllProfiles)}
+	for i, n := range p.names {
+		if n == m.profile {
+			p.cursor = i
+		}
+	}
+	m.picker = &p
+	m.msg = footerMsg{}
+	return m, nil
+}
+
+func (m Model) pickerKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	k := m.ctx.Keys
+	p := m.picker
+	switch {
+	case keyIs(msg, k.Back, k.Profile):
+		m.picker = nil
+	case keyIs(msg, k.Up):
+		p.cursor = max(p.cursor-1, 0)
+	case keyIs(msg, k.Down):
+		p.cursor = min(p.cursor+1, len(p.names)-1)
+	case keyIs(msg, k.Top):
+		p.cursor = 0
+	case keyIs(msg, k.Bottom):
+		p.cursor = len(p.names) - 1
+	case keyIs(msg, k.Open):
+		name := p.names[p.cursor]
+		m.picker = nil
+		m.msg = footerMsg{footInfo, "Opening " + p.label(p.cursor) + "…"}
+		prof, timeout := m.opts.Profiles, m.opts.Timeout
+		return m, func() tea.Msg {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			ts, err := prof.Open(ctx, name)
+			return openedMsg{name: name, tenants: ts, err: err}
+		}
+	}
+	return m, nil
+}
+
+func (m Model) pickerView(height int) string {
+	st := m.ctx.Styles
+	p := m.picker
+	lines := []string{st.DialogTitle.Render("Switch profile"), ""}
+	for i := range p.names {
+		mark := "  "
+		if i == p.cursor {
+			mark = "> "
+		}
+		cur := ""
+		if p.names[i] == m.profile {
+			cur = "  (shown now)"
+		}
+		line := mark + p.label(i) + cur
+		if i == p.cursor {
+			line = st.Cursor.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	lines = append(lines, "", st.Muted.Render("enter: open · esc: back"))
+	return fitLines(strings.Join(lines, "\n"), height)
+}
+
+// onOpened shows the profile picked: a new set of tenants, a fresh list.
+func (m Model) onOpened(msg openedMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil {
+		m.msg = footerMsg{footErr, "Could not open " + profileLabel(msg.name) + ": " + explain(opList, msg.err, m.opts.ExplainToken)}
+		return m, nil
+	}
+	if len(msg.tenants) == 0 {
+		m.msg = footerMsg{footErr, "No profile to open."}
+		return m, nil
+	}
+	m.setTenants(msg.name, msg.tenants)
+	m.msg = footerMsg{footInfo, "Showing " + profileLabel(msg.name) + "."}
+	if m.signIn != nil {
+		return m, m.readyCmd(m.signGen)
+	}
+	m.gen++
+	m.loading = true
+	return m, m.loadCmd(m.gen)
+}
+
+func profileLabel(name string) string {
+	if name == AllProfiles {
+		return "all profiles"
+	}
+	return "profile " + textsafe.Clean(name)
+}
+
+// setTenants replaces what the UI lists: rows, marks and the last bulk
+// report belong to the tenants they came from.
+func (m *Model) setTenants(profile string, ts []Tenant) {
+	m.profile = profile
+	m.tenants = make([]tenantState, len(ts))
+	for i, t := range ts {
+		m.tenants[i] = tenantState{Tenant: t}
+	}
+	m.owners = map[string]int{}
+	m.marked = map[string]bool{}
+	m.known = map[string]mde.MachineAction{}
+	m.failures = map[string]string{}
+	m.bulk = nil
+	m.ix, m.idx = nil, nil
+	m.table.SetRows(nil)
+	m.table.SetTenantWidth(0)
+	m.everLoaded, m.loaded, m.loadErr = false, time.Time{}, ""
+	m.counts = map[mde.ActionStatus]int{}
+	m.view = viewList
+	m.signIn = nil
+	first := ts[0]
+	m.opts.Service, m.opts.Bulk = first.Service, first.Bulk
+	m.opts.SignIn, m.opts.SignInAbout = nil, ""
+	m.opts.Endpoint = first.Endpoint
+	if m.multi() {
+		w := 0
+		for _, t := range ts {
+			w = max(w, len([]rune(t.Name)))
+		}
+		m.table.SetTenantWidth(max(w, len("TENANT")))
+		m.opts.Endpoint = fmt.Sprintf("%d tenants", len(ts))
+		return
+	}
+	if first.SignIn != nil {
+		m.opts.SignIn, m.opts.SignInAbout = first.SignIn, first.SignInAbout
+		v := newSignInModel(m.ctx, first.SignInAbout)
+		m.signIn = &v
+		m.newTry()
+	}
+}

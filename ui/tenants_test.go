@@ -1,0 +1,283 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mdeactions/mdeactions/mde"
+)
+
+// tenantActions returns n open actions whose ids and devices name the tenant.
+func tenantActions(tenant string, n int) []mde.MachineAction {
+	out := make([]mde.MachineAction, n)
+	for i := range out {
+		out[i] = mde.MachineAction{ID: fmt.Sprintf("%s-%02d", tenant, i), Type: mde.TypeIsolate, Status: mde.StatusPending,
+			MachineID: fmt.Sprintf("%s-m%d", tenant, i), ComputerDNSName: fmt.Sprintf("%s-host-%d", tenant, i),
+			Requestor: "soar@" + tenant + ".com", CreationDateTimeUtc: ts(time.Duration(10*n-i) * time.Minute),
+			LastUpdateDateTimeUtc: ts(time.Hour)}
+	}
+	return out
+}
+
+// slowService answers List only when release is closed.
+type slowService struct {
+	fakeService
+	release chan struct{}
+}
+
+func (s *slowService) List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error) {
+	select {
+	case <-s.release:
+		return s.fakeService.List(ctx, q)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type tenantSet struct {
+	contoso, fabrikam, northwind *fakeService
+	fbContoso, fbFabrikam        *fakeBulk
+}
+
+func newTenantSet() *tenantSet {
+	return &tenantSet{
+		contoso:    &fakeService{actions: tenantActions("contoso", 3)},
+		fabrikam:   &fakeService{actions: tenantActions("fabrikam", 2)},
+		northwind:  &fakeService{listErr: &mde.APIError{StatusCode: 503, Message: "Service unavailable"}},
+		fbContoso:  &fakeBulk{},
+		fbFabrikam: &fakeBulk{},
+	}
+}
+
+func (s *tenantSet) tenants() []Tenant {
+	return []Tenant{
+		{Name: "contoso", Service: s.contoso, Bulk: s.fbContoso},
+		{Name: "fabrikam", Service: s.fabrikam, Bulk: s.fbFabrikam},
+		{Name: "northwind", Service: s.northwind},
+	}
+}
+
+func newAllProfiles(t *testing.T, s *tenantSet) *harness {
+	return newHarness(t, nil, func(o *Options) {
+		o.Tenants, o.Profile = s.tenants(), AllProfiles
+	})
+}
+
+// rowOf puts the cursor on the first row of the tenant.
+func (h *harness) rowOf(tenant string) mde.MachineAction {
+	h.t.Helper()
+	for i := 0; i < h.m.table.Len(); i++ {
+		if h.m.table.Shown(i).Tenant == tenant {
+			h.press("g")
+			for range i {
+				h.press("j")
+			}
+			return h.selected()
+		}
+	}
+	h.t.Fatalf("no row of tenant %s:\n%s", tenant, h.screen())
+	return mde.MachineAction{}
+}
+
+func TestAllProfilesListsEveryTenantAndShowsTheFailingOne(t *testing.T) {
+	s := newTenantSet()
+	h := newAllProfiles(t, s)
+	if got := h.m.table.Len(); got != 5 {
+		t.Fatalf("%d rows, want the 3 of contoso and the 2 of fabrikam", got)
+	}
+	for _, c := range []*fakeService{s.contoso, s.fabrikam, s.northwind} {
+		if c.lists != 1 {
+			t.Fatalf("a tenant was listed %d times, want once", c.lists)
+		}
+	}
+	scr := h.screen()
+	for _, w := range []string{"TENANT", "contoso-host-0", "fabrikam-host-1", "[all profiles]",
+		"Tenants: contoso 3 open · fabrikam 2 open · northwind FAILED", "Tenant northwind:", "503"} {
+		if !strings.Contains(scr, w) {
+			t.Fatalf("screen lacks %q:\n%s", w, scr)
+		}
+	}
+	for i := 0; i < h.m.table.Len(); i++ {
+		r := h.m.table.Shown(i)
+		if !strings.HasPrefix(r.Action.ID, r.Tenant+"-") {
+			t.Fatalf("row %s is labelled tenant %q", r.Action.ID, r.Tenant)
+		}
+	}
+	// The search finds a tenant by name.
+	h.press("/")
+	h.typeText("fabrikam")
+	h.press("enter")
+	if h.m.table.Len() != 2 {
+		t.Fatalf("search for the tenant's name shows %d rows, want 2", h.m.table.Len())
+	}
+}
+
+func TestAllProfilesSlowTenantHoldsNoOtherBack(t *testing.T) {
+	s := newTenantSet()
+	slow := &slowService{fakeService: fakeService{actions: tenantActions("slow", 4)}, release: make(chan struct{})}
+	defer close(slow.release)
+	h := newHarness(t, nil, func(o *Options) {
+		o.Tenants = append(s.tenants()[:2], Tenant{Name: "slow", Service: slow})
+		o.Profile = AllProfiles
+	})
+	if h.m.table.Len() != 5 {
+		t.Fatalf("%d rows while one tenant is slow, want the other tenants' 5", h.m.table.Len())
+	}
+	if scr := h.screen(); !strings.Contains(scr, "slow loading…") || !strings.Contains(scr, "contoso 3 open") {
+		t.Fatalf("the slow tenant is not shown as loading beside the others:\n%s", scr)
+	}
+	// Its answer, when it comes, joins the list.
+	h.send(loadedMsg{gen: h.m.gen, tenant: 2, actions: tenantActions("slow", 4), at: testNow})
+	if h.m.table.Len() != 9 || strings.Contains(h.screen(), "loading…") {
+		t.Fatalf("after the slow answer: %d rows\n%s", h.m.table.Len(), h.screen())
+	}
+}
+
+func TestAllProfilesCancelGoesToTheActionsTenant(t *testing.T) {
+	s := newTenantSet()
+	// Two actions on one device in fabrikam (the re-read after a cancel
+	// lists that device), and a device id that is the same in contoso.
+	s.fabrikam.actions[1].MachineID = s.fabrikam.actions[0].MachineID
+	s.contoso.actions[2].MachineID = s.fabrikam.actions[0].MachineID
+	h := newAllProfiles(t, s)
+	a := h.rowOf("fabrikam")
+	h.press("c")
+	if scr := h.screen(); !strings.Contains(scr, "in tenant fabrikam") {
+		t.Fatalf("the form does not name the tenant:\n%s", scr)
+	}
+	h.typeText("wrong tenant")
+	h.press("enter", "y")
+	if len(s.fabrikam.cancels) != 1 || s.fabrikam.cancels[0].id != a.ID {
+		t.Fatalf("fabrikam got cancels %v, want %s", s.fabrikam.cancels, a.ID)
+	}
+	if len(s.contoso.cancels) != 0 || len(s.northwind.cancels) != 0 {
+		t.Fatalf("a cancel went to another tenant: contoso %v, northwind %v", s.contoso.cancels, s.northwind.cancels)
+	}
+	// The device re-read after it went to the same tenant.
+	if s.fabrikam.lists < 2 || s.contoso.lists != 1 {
+		t.Fatalf("lists after the cancel: fabrikam %d, contoso %d", s.fabrikam.lists, s.contoso.lists)
+	}
+}
+
+func TestAllProfilesBulkCancelStaysInOneTenant(t *testing.T) {
+	s := newTenantSet()
+	h := newAllProfiles(t, s)
+	h.rowOf("contoso")
+	h.press("space")
+	h.rowOf("fabrikam")
+	h.press("space", "c")
+	if h.m.form != nil || !strings.Contains(h.screen(), "in 2 tenants (contoso, fabrikam)") {
+		t.Fatalf("marks in two tenants opened a form:\n%s", h.screen())
+	}
+	h.press("u")
+	h.press("/")
+	h.typeText("contoso")
+	h.press("enter", "a", "c")
+	if h.m.form == nil || !strings.Contains(h.screen(), "in tenant contoso") {
+		t.Fatalf("no form naming the tenant:\n%s", h.screen())
+	}
+	h.typeText("wrong group")
+	h.press("enter")
+	start := h.send(keyPress("y"))
+	h.send(runCmd(start))
+	if len(s.fbContoso.actions) != 3 || s.fbFabrikam.job != nil {
+		t.Fatalf("contoso's bulk got %d actions; fabrikam's started: %v", len(s.fbContoso.actions), s.fbFabrikam.job != nil)
+	}
+}
+
+func TestAllProfilesReadOnlyTenantRefusesCancel(t *testing.T) {
+	s := newTenantSet()
+	h := newHarness(t, nil, func(o *Options) {
+		ts := s.tenants()
+		ts[1].ReadOnly = true
+		o.Tenants, o.Profile = ts, AllProfiles
+	})
+	h.rowOf("fabrikam")
+	h.press("c")
+	if h.m.form != nil || !strings.Contains(h.screen(), "fabrikam is read-only") {
+		t.Fatalf("a read-only tenant's action got a form:\n%s", h.screen())
+	}
+}
+
+func TestAllProfilesEveryTenantFailing(t *testing.T) {
+	bad := func() *fakeService {
+		return &fakeService{listErr: &mde.APIError{StatusCode: 403, Code: "Forbidden", Message: "Missing application roles"}}
+	}
+	h := newHarness(t, nil, func(o *Options) {
+		o.Tenants = []Tenant{{Name: "a", Service: bad()}, {Name: "b", Service: bad()}}
+		o.Profile = AllProfiles
+	})
+	scr := h.screen()
+	if !strings.Contains(scr, "Every tenant failed to load") || !strings.Contains(scr, "a FAILED · b FAILED") {
+		t.Fatalf("screen:\n%s", scr)
+	}
+}
+
+// fakeProfiles opens the tenant set's profiles by name.
+type fakeProfiles struct {
+	mu     sync.Mutex
+	set    *tenantSet
+	opened []string
+}
+
+func (p *fakeProfiles) Names() []string { return []string{"contoso", "fabrikam", "northwind"} }
+
+func (p *fakeProfiles) Open(_ context.Context, name string) ([]Tenant, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.opened = append(p.opened, name)
+	all := p.set.tenants()
+	if name == AllProfiles {
+		return all, nil
+	}
+	for _, t := range all {
+		if t.Name == name {
+			return []Tenant{t}, nil
+		}
+	}
+	return nil, fmt.Errorf("no profile %q", name)
+}
+
+func TestSwitchProfileInsideTheUI(t *testing.T) {
+	s := newTenantSet()
+	fp := &fakeProfiles{set: s}
+	h := newHarness(t, nil, func(o *Options) {
+		o.Tenants, o.Profile, o.Profiles = s.tenants()[:1], "contoso", fp
+	})
+	if !strings.Contains(h.screen(), "[contoso]") || strings.Contains(h.screen(), "TENANT") {
+		t.Fatalf("one profile: no tenant column, its name in the header:\n%s", h.screen())
+	}
+	h.press("space") // a mark in contoso does not follow to another tenant
+	h.press("P")
+	scr := h.screen()
+	for _, w := range []string{"Switch profile", "> contoso  (shown now)", "fabrikam", "All profiles"} {
+		if !strings.Contains(scr, w) {
+			t.Fatalf("picker lacks %q:\n%s", w, scr)
+		}
+	}
+	h.press("j", "enter")
+	if len(fp.opened) != 1 || fp.opened[0] != "fabrikam" {
+		t.Fatalf("opened %v", fp.opened)
+	}
+	if h.m.table.Len() != 2 || !strings.Contains(h.screen(), "[fabrikam]") || h.m.markedCount() != 0 {
+		t.Fatalf("after switching: %d rows, %d marked\n%s", h.m.table.Len(), h.m.markedCount(), h.screen())
+	}
+	h.press("P", "G", "enter")
+	if h.m.table.Len() != 5 || !strings.Contains(h.screen(), "northwind FAILED") {
+		t.Fatalf("all profiles: %d rows\n%s", h.m.table.Len(), h.screen())
+	}
+	h.press("P", "esc")
+	if h.m.picker != nil {
+		t.Fatal("esc did not close the picker")
+	}
+}
+
+func TestAllProfilesGolden(t *testing.T) {
+	h := newAllProfiles(t, newTenantSet())
+	golden(t, "allprofiles_80x24", ascii(t, h.m.View().Content))
+	h.send(keyPress("q")) // nothing in flight: quits
+}
