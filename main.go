@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"encoding/csv"
@@ -19,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,7 +83,17 @@ type flags struct {
 	debug         bool
 	config        string
 	profileName   string
+	allProfiles   bool
 	keys          map[string][]string // key bindings from the profile
+	// file is the configuration file read (nil: none), and base the flags
+	// as given, before a profile was merged in: other profiles start
+	// from them.
+	file *profile.File
+	base *flags
+	// demoTenant is a demo profile's tenant ("" for the plain demo);
+	// demoDenied gives the demo token no permission (a tenant that fails).
+	demoTenant string
+	demoDenied bool
 }
 
 func main() {
@@ -97,6 +109,12 @@ func main() {
 }
 
 func newRootCmd() *cobra.Command {
+	root, _ := newRoot()
+	return root
+}
+
+// newRoot is the root command and the flags it fills in.
+func newRoot() (*cobra.Command, *flags) {
 	var f flags
 	root := &cobra.Command{
 		Use:   "mdeactions",
@@ -138,6 +156,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&f.auditFile, "audit-file", "", "append-only record of every cancel attempt (default $XDG_STATE_HOME/mdeactions/audit.jsonl; the demo uses a temporary one)")
 	pf.StringVar(&f.config, "config", "", "configuration file with profiles (default $MDEACTIONS_CONFIG, else $XDG_CONFIG_HOME/mdeactions/config.toml)")
 	pf.StringVar(&f.profileName, "profile", "", "the profile to use (default: the file's default, or its only profile)")
+	root.Flags().BoolVar(&f.allProfiles, "all-profiles", false, "start with every profile's tenant in one list (P switches inside the TUI)")
 	pf.StringVar(&f.logFile, "log-file", "", "where the log goes (default $XDG_STATE_HOME/mdeactions/mdeactions.log); nothing is logged to the terminal")
 	pf.BoolVar(&f.debug, "debug", false, "log every API request, not only the failed ones")
 	pf.DurationVar(&f.refresh, "refresh", 30*time.Second, "reload the list this often (at least 10s; 0 turns it off)")
@@ -164,7 +183,7 @@ func newRootCmd() *cobra.Command {
 			fmt.Fprintln(cmd.OutOrStdout(), "mdeactions", version)
 		},
 	}, newAuditCmd(&f), newSimCmd(), newListCmd(&f), newCancelCmd(&f), newInfoCmd(&f))
-	return root
+	return root, &f
 }
 
 // newInfoCmd prints every path the tool uses and the effective settings,
@@ -331,7 +350,7 @@ func newCancelCmd(f *flags) *cobra.Command {
 				return err
 			}
 			defer e.close()
-			svc := newService(cmd, *f, e, client)
+			svc := newService(*f, e, client, openAudit(cmd, *f, e))
 			// What is known of each action (type, device, state), for the
 			// audit trail and to skip what is already final.
 			known, err := svc.List(cmd.Context(), mde.Query{IDs: ids})
@@ -562,6 +581,23 @@ func applyProfile(cmd *cobra.Command, f *flags) error {
 	if err != nil {
 		return fmt.Errorf("--profile: %w", err)
 	}
+	base := *f
+	f.file, f.base = file, &base
+	if f.profileName == "" {
+		f.profileName = file.Default
+		if f.profileName == "" && len(file.Profiles) == 1 {
+			f.profileName = file.Names()[0]
+		}
+	}
+	for _, w := range mergeProfile(cmd, f, chosen) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions: note:", w)
+	}
+	return nil
+}
+
+// mergeProfile puts the profile under the flags given and the environment,
+// and returns the notes on environment variables that override it.
+func mergeProfile(cmd *cobra.Command, f *flags, chosen profile.Profile) []string {
 	fl := cmd.Flags()
 	set := func(name string) bool { return fl.Changed(name) }
 	given := profile.Profile{Tenant: f.tenant, ClientID: f.clientID, Cloud: f.cloud, Region: f.region, APIURL: f.apiURL,
@@ -572,9 +608,7 @@ func applyProfile(cmd *cobra.Command, f *flags) error {
 	if fl.Changed("refresh") {
 		given.Refresh = &profile.Duration{Duration: f.refresh}
 	}
-	for _, w := range profile.EnvOverrides(chosen, os.Getenv, given, set) {
-		fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions: note:", w)
-	}
+	notes := profile.EnvOverrides(chosen, os.Getenv, given, set)
 	p := profile.Merge(chosen, os.Getenv, given, set)
 	f.tenant, f.clientID, f.region, f.apiURL = p.Tenant, p.ClientID, p.Region, p.APIURL
 	f.auth, f.certificate, f.secretFile, f.tokenEnv = p.Auth, p.Certificate, p.SecretFile, p.TokenEnv
@@ -588,7 +622,7 @@ func applyProfile(cmd *cobra.Command, f *flags) error {
 		f.refresh = p.Refresh.Duration
 	}
 	f.keys = p.Keys
-	return nil
+	return notes
 }
 
 // env is what a run has set up: the token source, the API base, and what
@@ -649,7 +683,13 @@ func (w *warnings) flush() {
 // With source false it stops before building the token source (logout
 // needs only the configuration: it must work even on a cache New refuses).
 func setup(cmd *cobra.Command, f flags, source bool) (*env, error) {
-	e := &env{warnings: &warnings{out: cmd.ErrOrStderr(), ui: make(chan string, 16)}}
+	return setupWith(cmd, f, source, &warnings{out: cmd.ErrOrStderr(), ui: make(chan string, 16)})
+}
+
+// setupWith is setup with the warnings of a run already under way (another
+// profile opened inside the TUI warns in the same footer).
+func setupWith(cmd *cobra.Command, f flags, source bool, w *warnings) (*env, error) {
+	e := &env{warnings: w}
 	limits, err := pace.ParseLimits(f.rateLimits)
 	if err != nil {
 		return nil, fmt.Errorf("--rate-limits: %w", err)
@@ -760,7 +800,11 @@ func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
 	e.closers = append(e.closers, func() { _ = sim.Close() })
 	e.apiBase = sim.URL
 	if mode == "" {
-		tok, err := entra.Mint(fakeentra.Claims{UPN: demoUser, Scp: fakeentra.DefaultScopes})
+		claims := fakeentra.Claims{UPN: demoUser, Scp: fakeentra.DefaultScopes}
+		if f.demoDenied {
+			claims.Scp = []string{"User.Read"} // signed in, but not allowed to read machine actions
+		}
+		tok, err := entra.Mint(claims)
 		if err != nil {
 			return err
 		}
@@ -804,38 +848,41 @@ func setupDemo(e *env, f flags, cfg *auth.Config, mode string) error {
 }
 
 func runTUI(cmd *cobra.Command, f flags) error {
+	if f.refresh != 0 && f.refresh < ui.MinRefresh {
+		return fmt.Errorf("--refresh %s: at least %s (the list API allows 100 calls a minute for the whole app), or 0 to turn it off", f.refresh, ui.MinRefresh)
+	}
 	e, err := setup(cmd, f, true)
 	if err != nil {
 		return err
 	}
 	defer e.close()
-
-	client, clock, cancelBudget, err := newClient(f, e)
-	if err != nil {
-		return err
-	}
-	if f.refresh != 0 && f.refresh < ui.MinRefresh {
-		return fmt.Errorf("--refresh %s: at least %s (the list API allows 100 calls a minute for the whole app), or 0 to turn it off", f.refresh, ui.MinRefresh)
-	}
+	op := newTenantOpener(cmd, f, e)
+	defer op.close()
 	mono := monochrome(f.noColor, os.Getenv)
 	uopts := ui.Options{
-		Service:  client,
-		Endpoint: hostOf(e.apiBase),
 		Demo:     f.demo,
 		ReadOnly: f.readOnly,
 		Mono:     mono,
 		Timeout:  f.timeout,
+		Profile:  f.profileName,
 
 		RefreshEvery: f.refresh,
 	}
-	svc := newService(cmd, f, e, client)
-	uopts.Service = svc
-	if !f.readOnly {
-		uopts.Bulk = bulkRunner{svc: svc, clock: clock, budget: cancelBudget}
+	if len(op.names) > 0 {
+		uopts.Profiles = op
 	}
-	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
-		uopts.SignIn = &deviceSignIn{src: dc, open: map[*auth.SignIn]bool{}}
-		uopts.SignInAbout = e.about
+	if f.allProfiles {
+		if len(op.names) == 0 {
+			return errors.New("--all-profiles: the configuration file has no profiles (see \"Profiles\" in the README)")
+		}
+		uopts.Profile = ui.AllProfiles
+		uopts.Tenants, _ = op.Open(cmd.Context(), ui.AllProfiles)
+	} else {
+		t, err := op.adopt(f, e)
+		if err != nil {
+			return err
+		}
+		uopts.Tenants, uopts.Profile = []ui.Tenant{t}, t.Name
 	}
 	if len(f.keys) > 0 {
 		km := keys.Default()
@@ -863,6 +910,162 @@ func runTUI(cmd *cobra.Command, f flags) error {
 		return nil
 	}
 	return err
+}
+
+// demoProfiles are the demo's own profiles when no configuration file has
+// any: two tenants with actions, and one whose app lacks the permission to
+// read them (to see how a failing tenant looks).
+var demoProfiles = []string{"contoso", "fabrikam", "northwind"}
+
+// tenantOpener opens profiles for the TUI (ui.Profiles): each with its own
+// sign-in, client and audit context; clients of the same app and tenant
+// share their rate-limit budgets. What it opened stays open until the
+// program ends, so that switching back costs nothing.
+type tenantOpener struct {
+	cmd   *cobra.Command
+	f     flags // the flags as given, before any profile
+	file  *profile.File
+	names []string
+	first *env // the run's own env: its warnings and audit trail serve all
+	audit *audit.Log
+	pool  budgetPool
+	mu    sync.Mutex
+	open  map[string]ui.Tenant
+	envs  []*env
+}
+
+func newTenantOpener(cmd *cobra.Command, f flags, e *env) *tenantOpener {
+	o := &tenantOpener{cmd: cmd, f: f, file: f.file, first: e, open: map[string]ui.Tenant{}}
+	if f.base != nil {
+		o.f = *f.base
+	}
+	o.names = f.file.Names()
+	if f.demo && len(o.names) == 0 {
+		o.names = demoProfiles
+	}
+	o.audit = openAudit(cmd, f, e)
+	return o
+}
+
+// Names are the profiles the picker offers.
+func (o *tenantOpener) Names() []string { return o.names }
+
+// Open opens one profile, or every one. A profile that cannot even be set
+// up (a missing secret file, say) is, among all profiles, a tenant that
+// fails with the reason, beside the others.
+func (o *tenantOpener) Open(_ context.Context, name string) ([]ui.Tenant, error) {
+	if name != ui.AllProfiles {
+		t, err := o.one(name)
+		if err != nil {
+			return nil, err
+		}
+		return []ui.Tenant{t}, nil
+	}
+	ts := make([]ui.Tenant, len(o.names))
+	for i, n := range o.names {
+		t, err := o.one(n)
+		if err != nil {
+			t = ui.Tenant{Name: n, Service: unusable{err}}
+		}
+		ts[i] = t
+	}
+	return ts, nil
+}
+
+// adopt makes the run's own profile (already set up) the first one open.
+func (o *tenantOpener) adopt(f flags, e *env) (ui.Tenant, error) {
+	if f.demo && f.profileName == "" && len(o.names) > 0 && o.file.Names() == nil {
+		f.profileName, f.demoTenant = demoProfiles[0], demoProfiles[0]
+	}
+	t, err := o.tenant(f, e)
+	if err != nil {
+		return ui.Tenant{}, err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if f.profileName != "" {
+		o.open[f.profileName] = t
+	}
+	return t, nil
+}
+
+func (o *tenantOpener) one(name string) (ui.Tenant, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if t, ok := o.open[name]; ok {
+		return t, nil
+	}
+	g, err := o.flagsFor(name)
+	if err != nil {
+		return ui.Tenant{}, err
+	}
+	e, err := setupWith(o.cmd, g, true, o.first.warnings)
+	if err != nil {
+		return ui.Tenant{}, err
+	}
+	o.envs = append(o.envs, e)
+	t, err := o.tenant(g, e)
+	if err != nil {
+		return ui.Tenant{}, err
+	}
+	o.open[name] = t
+	return t, nil
+}
+
+// flagsFor merges the profile named into the flags as given.
+func (o *tenantOpener) flagsFor(name string) (flags, error) {
+	g := o.f
+	g.profileName = name
+	if g.demo && o.file.Names() == nil {
+		i := slices.Index(demoProfiles, name)
+		if i < 0 {
+			return g, fmt.Errorf("no demo profile %q", name)
+		}
+		g.demoTenant, g.demoSeed, g.demoDenied = name, o.f.demoSeed+int64(i), name == "northwind"
+		return g, nil
+	}
+	chosen, err := o.file.Select(name)
+	if err != nil {
+		return g, err
+	}
+	mergeProfile(o.cmd, &g, chosen)
+	return g, nil
+}
+
+// tenant builds a profile's client, audited service and bulk runner.
+func (o *tenantOpener) tenant(f flags, e *env) (ui.Tenant, error) {
+	b := o.pool.of(e)
+	client, err := newClient(f, e, b)
+	if err != nil {
+		return ui.Tenant{}, err
+	}
+	svc := newService(f, e, client, o.audit)
+	t := ui.Tenant{Name: f.profileName, Service: svc, ReadOnly: f.readOnly, Endpoint: hostOf(e.apiBase)}
+	if !f.readOnly {
+		t.Bulk = bulkRunner{svc: svc, clock: b.clock, budget: b.cancel}
+	}
+	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
+		t.SignIn = &deviceSignIn{src: dc, open: map[*auth.SignIn]bool{}}
+		t.SignInAbout = e.about
+	}
+	return t, nil
+}
+
+func (o *tenantOpener) close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := len(o.envs) - 1; i >= 0; i-- {
+		o.envs[i].close()
+	}
+}
+
+// unusable is the service of a profile that could not be set up: listing
+// says why; nothing is ever sent.
+type unusable struct{ err error }
+
+func (u unusable) List(context.Context, mde.Query) ([]mde.MachineAction, error) { return nil, u.err }
+func (u unusable) Cancel(context.Context, string, string) (mde.MachineAction, error) {
+	return mde.MachineAction{}, u.err
 }
 
 func runLogin(cmd *cobra.Command, f flags) error {
@@ -922,15 +1125,47 @@ func runLogout(cmd *cobra.Command, f flags) error {
 	return nil
 }
 
-// newClient builds the API client with one budget per endpoint for the
-// whole process: refreshes never spend what cancels need, and the other
-// way round.
-func newClient(f flags, e *env) (*mde.Client, pace.Clock, *pace.Budget, error) {
+// budgets are one app's budgets in one tenant, one per endpoint: refreshes
+// never spend what cancels need, and the other way round. The API counts
+// calls per app and tenant, so every client of the same app and tenant
+// in this process shares them.
+type budgets struct {
+	clock             pace.Clock
+	list, get, cancel *pace.Budget
+}
+
+func newBudgets(limits []pace.Limit) *budgets {
 	clock := pace.RealClock()
-	cancelBudget := pace.NewBudget(clock, e.limits...)
+	return &budgets{clock: clock, list: pace.NewBudget(clock, limits...),
+		get: pace.NewBudget(clock, limits...), cancel: pace.NewBudget(clock, limits...)}
+}
+
+// budgetPool hands out the budgets of each app and tenant.
+type budgetPool struct {
+	mu sync.Mutex
+	m  map[string]*budgets
+}
+
+func (p *budgetPool) of(e *env) *budgets {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := strings.ToLower(hostOf(e.apiBase) + "|" + e.cfg.TenantID + "|" + e.cfg.ClientID)
+	if p.m == nil {
+		p.m = map[string]*budgets{}
+	}
+	if b, ok := p.m[key]; ok {
+		return b
+	}
+	b := newBudgets(e.limits)
+	p.m[key] = b
+	return b
+}
+
+// newClient builds the API client on the budgets given.
+func newClient(f flags, e *env, b *budgets) (*mde.Client, error) {
 	opts := []mde.Option{
 		mde.WithUserAgent("mdeactions/" + version),
-		mde.WithBudgets(pace.NewBudget(clock, e.limits...), pace.NewBudget(clock, e.limits...), cancelBudget),
+		mde.WithBudgets(b.list, b.get, b.cancel),
 	}
 	if e.log != nil {
 		opts = append(opts, mde.WithLogger(e.log))
@@ -940,18 +1175,18 @@ func newClient(f flags, e *env) (*mde.Client, pace.Clock, *pace.Budget, error) {
 	}
 	client, err := mde.NewClient(e.apiBase, e.hc, e.tokens, opts...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("--api-url: %w", err)
+		return nil, fmt.Errorf("--api-url: %w", err)
 	}
-	return client, clock, cancelBudget, nil
+	return client, nil
 }
 
 // newService puts every cancel through the audit trail: an intent line
 // before the call (no line, no call) and an outcome line after it.
-func newService(cmd *cobra.Command, f flags, e *env, client *mde.Client) *auditedService {
-	return newAuditedService(client, openAudit(cmd, f, e), func() audit.Context {
+func newService(f flags, e *env, client *mde.Client, log *audit.Log) *auditedService {
+	return newAuditedService(client, log, func() audit.Context {
 		tenant := e.cfg.TenantID
 		if f.demo {
-			tenant = "demo"
+			tenant = cmp.Or(f.demoTenant, "demo")
 		}
 		actor := ""
 		switch {
@@ -960,7 +1195,7 @@ func newService(cmd *cobra.Command, f flags, e *env, client *mde.Client) *audite
 		case f.demo:
 			actor = demoUser // the demo's own token is minted for this user
 		}
-		return audit.Context{Tenant: tenant, Actor: actor}
+		return audit.Context{Profile: f.profileName, Tenant: tenant, Actor: actor}
 	})
 }
 
@@ -975,12 +1210,13 @@ func commandClient(cmd *cobra.Command, f flags) (*env, *mde.Client, pace.Clock, 
 		e.close()
 		return nil, nil, nil, nil, err
 	}
-	client, clock, budget, err := newClient(f, e)
+	b := newBudgets(e.limits)
+	client, err := newClient(f, e, b)
 	if err != nil {
 		e.close()
 		return nil, nil, nil, nil, err
 	}
-	return e, client, clock, budget, nil
+	return e, client, b.clock, b.cancel, nil
 }
 
 // signInForCommand makes sure a command outside the TUI has a token: a

@@ -157,9 +157,8 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 			m.known[ev.ID] = ev.Action
 			a := ev.Action
 			m.updateRow(ev.ID, func(r *actiontable.Row) {
-				marked := r.Marked
-				*r = actiontable.NewRow(a)
-				r.Marked = marked && ev.Outcome != bulk.Cancelled
+				r.SetAction(a)
+				r.Marked = r.Marked && ev.Outcome != bulk.Cancelled
 			})
 			if m.view == viewDetail && m.detail.ID() == ev.ID {
 				m.detail.SetAction(a, false)
@@ -184,11 +183,7 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 			b.notes = append(b.notes, fmt.Sprintf("Also changed on %s: %s %s → %s.", format.Device(c.After),
 				format.TypeName(c.After), format.Status(c.Before.Status), format.Status(c.After.Status)))
 			a := c.After
-			m.updateRow(a.ID, func(r *actiontable.Row) {
-				marked, busy := r.Marked, r.Busy
-				*r = actiontable.NewRow(a)
-				r.Marked, r.Busy = marked, busy
-			})
+			m.updateRow(a.ID, func(r *actiontable.Row) { r.SetAction(a) })
 		}
 		m.recount()
 	}

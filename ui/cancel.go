@@ -161,7 +161,10 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	m.known[a.ID] = a
-	m.updateRow(msg.id, func(r *actiontable.Row) { *r = actiontable.NewRow(a) })
+	m.updateRow(msg.id, func(r *actiontable.Row) {
+		r.SetAction(a)
+		r.Busy, r.Marked = false, false
+	})
 	if m.view == viewDetail && m.detail.ID() == msg.id {
 		m.detail.SetAction(a, false)
 	}
@@ -228,11 +231,7 @@ func (m Model) onVerified(msg verifiedMsg) Model {
 		}
 		if b, ok := msg.before[a.ID]; ok && b.Status != a.Status {
 			changes = append(changes, fmt.Sprintf("%s %s → %s", format.TypeName(a), format.Status(b.Status), format.Status(a.Status)))
-			m.updateRow(a.ID, func(r *actiontable.Row) {
-				marked, busy := r.Marked, r.Busy
-				*r = actiontable.NewRow(a)
-				r.Marked, r.Busy = marked, busy
-			})
+			m.updateRow(a.ID, func(r *actiontable.Row) { r.SetAction(a) })
 		}
 	}
 	if len(changes) > 0 {

@@ -54,6 +54,9 @@ type tenantState struct {
 	err     string    // why its newest load failed; "" if it did not
 	at      time.Time // when its rows were read
 	actions []mde.MachineAction
+	// dups counts its actions already shown under the tenant dupOf (the
+	// same tenant reached through another profile).
+	dups, dupOf int
 }
 
 // multi reports whether rows come from several tenants.
@@ -151,8 +154,25 @@ func (m *Model) rebuild() {
 		n += len(t.actions)
 	}
 	rows := make([]actiontable.Row, 0, n)
-	for ti, t := range m.tenants {
+	var from map[string]int // in the all-profiles view: the tenant each id is shown under
+	if m.multi() {
+		from = make(map[string]int, n)
+	}
+	for ti := range m.tenants {
+		t := &m.tenants[ti]
+		t.dups, t.dupOf = 0, -1
 		for _, a := range t.actions {
+			if from != nil {
+				// Two profiles can reach one tenant (another app, or
+				// the tenant by domain and by id): an action is shown
+				// once, under the first, where its cancel goes.
+				if first, seen := from[a.ID]; seen {
+					t.dups++
+					t.dupOf = first
+					continue
+				}
+				from[a.ID] = ti
+			}
 			if k, ok := m.known[a.ID]; ok {
 				if k.LastUpdateDateTimeUtc.After(a.LastUpdateDateTimeUtc.Time) {
 					a = k // the list is older than what the cancel returned
@@ -210,6 +230,10 @@ func (m Model) tenantLine() string {
 			state = st.Error.Render(fmt.Sprintf("FAILED, %d open as of %s", open[i], t.at.Local().Format("15:04:05")))
 		case t.loading:
 			state = fmt.Sprintf("%d open, reloading…", open[i])
+		case t.dups > 0 && t.dups == len(t.actions):
+			state = "same tenant as " + m.tenants[t.dupOf].Name
+		case t.dups > 0:
+			state = fmt.Sprintf("%d open (%d more shown under %s)", open[i], t.dups, m.tenants[t.dupOf].Name)
 		default:
 			state = fmt.Sprintf("%d open", open[i])
 		}

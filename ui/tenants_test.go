@@ -157,6 +157,11 @@ func TestAllProfilesCancelGoesToTheActionsTenant(t *testing.T) {
 	if len(s.contoso.cancels) != 0 || len(s.northwind.cancels) != 0 {
 		t.Fatalf("a cancel went to another tenant: contoso %v, northwind %v", s.contoso.cancels, s.northwind.cancels)
 	}
+	for _, r := range h.m.table.Rows() {
+		if r.Action.ID == a.ID && (r.Tenant != "fabrikam" || r.Action.Status != mde.StatusCancelled) {
+			t.Fatalf("after the cancel the row is %s under %q", r.Action.Status, r.Tenant)
+		}
+	}
 	// The device re-read after it went to the same tenant.
 	if s.fabrikam.lists < 2 || s.contoso.lists != 1 {
 		t.Fatalf("lists after the cancel: fabrikam %d, contoso %d", s.fabrikam.lists, s.contoso.lists)
@@ -200,6 +205,22 @@ func TestAllProfilesReadOnlyTenantRefusesCancel(t *testing.T) {
 	h.press("c")
 	if h.m.form != nil || !strings.Contains(h.screen(), "fabrikam is read-only") {
 		t.Fatalf("a read-only tenant's action got a form:\n%s", h.screen())
+	}
+}
+
+func TestAllProfilesShowsATenantReachedTwiceOnce(t *testing.T) {
+	s := newTenantSet()
+	h := newHarness(t, nil, func(o *Options) {
+		o.Tenants = []Tenant{{Name: "contoso", Service: s.contoso}, {Name: "contoso-ro", Service: s.contoso, ReadOnly: true}}
+		o.Profile = AllProfiles
+	})
+	if h.m.table.Len() != 3 || !strings.Contains(h.screen(), "contoso-ro same tenant as contoso") {
+		t.Fatalf("%d rows, want each of the tenant's 3 actions once:\n%s", h.m.table.Len(), h.screen())
+	}
+	for i := 0; i < h.m.table.Len(); i++ {
+		if r := h.m.table.Shown(i); r.Tenant != "contoso" || r.Flag == 'D' {
+			t.Fatalf("row under %q, flag %q", r.Tenant, r.Flag)
+		}
 	}
 }
 

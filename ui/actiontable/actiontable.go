@@ -48,6 +48,14 @@ func NewRow(a mde.MachineAction) Row {
 	}
 }
 
+// SetAction puts a newer state of the row's action in, cleaning its text
+// again; what the UI set on the row (busy, mark, flag, tenant) stays.
+func (r *Row) SetAction(a mde.MachineAction) {
+	n := NewRow(a)
+	n.Busy, n.Marked, n.Flag, n.Tenant, n.Src = r.Busy, r.Marked, r.Flag, r.Tenant, r.Src
+	*r = n
+}
+
 // Model is the table.
 type Model struct {
 	ctx      *common.Context
