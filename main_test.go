@@ -164,8 +164,26 @@ func TestVersionAuditAndSimCommands(t *testing.T) {
 	if _, err := runCmdArgs(t, "sim", "--listen", "0.0.0.0:0"); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("sim on a public address: %v", err)
 	}
-	if out, err := runCmdArgs(t, "completion", "bash"); err != nil || !strings.Contains(out, "bash completion") {
-		t.Fatalf("completion: %v", err)
+	for shell, want := range map[string]string{"bash": "bash completion", "zsh": "#compdef mdeactions", "fish": "complete -c mdeactions"} {
+		if out, err := runCmdArgs(t, "completion", shell); err != nil || !strings.Contains(out, want) {
+			t.Fatalf("completion %s: %v\n%.200s", shell, err, out)
+		}
+	}
+}
+
+func TestLoginAndLogoutCommands(t *testing.T) {
+	// An app mode signs in against the demo's fake Entra ID and says who.
+	out, err := runCmdArgs(t, "--demo", "--auth", "secret", "login")
+	if err != nil || !strings.Contains(out, "Signed in as") {
+		t.Fatalf("login (secret): %v\n%s", err, out)
+	}
+	if out, err := runCmdArgs(t, "--demo", "logout"); err != nil || !strings.Contains(out, "saves no sign-in") {
+		t.Fatalf("logout (demo): %v\n%s", err, out)
+	}
+	// Logout with nothing saved says so and succeeds.
+	out, err = runCmdArgs(t, "--tenant", "contoso.onmicrosoft.com", "--client-id", "11111111-2222-3333-4444-555555555555", "logout")
+	if err != nil || !strings.Contains(out, "Already signed out") {
+		t.Fatalf("logout with nothing saved: %v\n%s", err, out)
 	}
 }
 
