@@ -198,3 +198,31 @@ func TestTmuxDeviceCodeSignIn(t *testing.T) {
 		return strings.HasSuffix(strings.TrimRight(sc, "\n "), "PROMPT$")
 	})
 }
+
+// TestTmuxAllProfiles opens the demo's three profiles at once, then one of
+// them alone with P, as a responder would.
+func TestTmuxAllProfiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-terminal test")
+	}
+	bin := buildBinary(t)
+	s := newTmux(t)
+	s.text(bin + " --demo --all-profiles")
+	s.keys("Enter")
+	s.waitFor("every tenant's state", 20*time.Second, func(sc string) bool {
+		return regexp.MustCompile(`Tenants: contoso \d+ open · fabrikam \d+ open · northwind FAILED`).MatchString(sc) &&
+			strings.Contains(sc, "TENANT") && strings.Contains(sc, "Tenant northwind:") && cursorLine(sc) != ""
+	})
+	s.keys("P")
+	s.waitFor("the profile picker", 5*time.Second, func(sc string) bool {
+		return strings.Contains(sc, "Switch profile") && strings.Contains(sc, "> All profiles")
+	})
+	s.keys("k", "k", "Enter") // fabrikam
+	s.waitFor("fabrikam alone", 10*time.Second, func(sc string) bool {
+		return strings.Contains(sc, "[fabrikam]") && !strings.Contains(sc, "TENANT") && cursorLine(sc) != ""
+	})
+	s.keys("q")
+	s.waitFor("the shell prompt after quitting", 10*time.Second, func(sc string) bool {
+		return strings.HasSuffix(strings.TrimRight(sc, "\n "), "PROMPT$")
+	})
+}
