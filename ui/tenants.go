@@ -364,11 +364,11 @@ func (m Model) onOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.setTenants(msg.name, msg.tenants)
+	m.gen++ // an answer still on its way is of the tenants before
 	m.msg = footerMsg{footInfo, "Showing " + profileLabel(msg.name) + "."}
 	if m.signIn != nil {
 		return m, m.readyCmd(m.signGen)
 	}
-	m.gen++
 	m.loading = true
 	return m, m.loadCmd(m.gen)
 }

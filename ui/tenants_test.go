@@ -280,7 +280,10 @@ func TestSwitchProfileInsideTheUI(t *testing.T) {
 			t.Fatalf("picker lacks %q:\n%s", w, scr)
 		}
 	}
+	old := h.m.gen
 	h.press("j", "enter")
+	// A list of the profile before, answered late, is dropped.
+	h.send(loadedMsg{gen: old, tenant: 0, actions: tenantActions("contoso", 3), at: testNow})
 	if len(fp.opened) != 1 || fp.opened[0] != "fabrikam" {
 		t.Fatalf("opened %v", fp.opened)
 	}
