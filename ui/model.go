@@ -134,6 +134,10 @@ type Model struct {
 	failures   map[string]string
 	quitArm    bool
 	tickSeq    int
+	// ageArmed is set while the timer of the header's age is armed;
+	// quietLoad while an automatic reload runs (it shows no "loading…").
+	ageArmed  bool
+	quietLoad bool
 	// signIn is the sign-in screen while it is shown; signGen tags its
 	// requests so that a reply to an aborted try is dropped.
 	signIn   *signin.Model
@@ -227,9 +231,9 @@ const bulkDraft = "\x00bulk"
 func (m Model) Init() tea.Cmd {
 	warn := m.waitWarning()
 	if m.signIn != nil {
-		return tea.Batch(m.readyCmd(m.signGen), warn, m.ageTick())
+		return tea.Batch(m.readyCmd(m.signGen), warn)
 	}
-	return tea.Batch(m.loadCmd(m.gen), warn, m.ageTick())
+	return tea.Batch(m.loadCmd(m.gen), warn)
 }
 
 func (m Model) loadCmd(gen int) tea.Cmd {
@@ -262,11 +266,12 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // a reply older than the newest request
 		}
 		m = m.onLoaded(msg)
-		return m, m.scheduleRefresh()
+		cmd := tea.Batch(m.scheduleRefresh(), m.ageTick())
+		return m, cmd
 	case tickMsg:
 		return m.onTick(msg)
 	case ageTickMsg:
-		return m, m.ageTick()
+		return m.onAgeTick()
 	case warningMsg:
 		m.msg = footerMsg{footErr, "Warning: " + textsafe.Clean(string(msg))}
 		return m, m.waitWarning()
@@ -488,7 +493,7 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	if msg.gen != m.gen {
 		return m // a reply older than the newest request
 	}
-	m.loading = false
+	m.loading, m.quietLoad = false, false
 	if msg.err != nil {
 		m.loadErr = explain(opList, msg.err, m.opts.ExplainToken)
 		m.msg = footerMsg{}
