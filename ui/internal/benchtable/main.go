@@ -151,7 +151,7 @@ func (f figure) value(res map[string]result) (float64, bool) {
 func format(v float64, unit string) string {
 	var s string
 	switch {
-	case v == float64(int64(v)) && v < 1000:
+	case v == float64(int64(v)) && v < 1000 && unit != "ms":
 		s = strconv.FormatInt(int64(v), 10)
 	case v >= 1000:
 		s = strconv.FormatFloat(v, 'f', 0, 64)
