@@ -141,6 +141,10 @@ type Model struct {
 	failures   map[string]string
 	quitArm    bool
 	tickSeq    int
+	// ageArmed is set while the timer of the header's age is armed;
+	// quietLoad while an automatic reload runs (it shows no "loading…").
+	ageArmed  bool
+	quietLoad bool
 	// signIn is the sign-in screen while it is shown; signGen tags its
 	// requests so that a reply to an aborted try is dropped.
 	signIn   *signin.Model
@@ -246,9 +250,9 @@ const bulkDraft = "\x00bulk"
 func (m Model) Init() tea.Cmd {
 	warn := m.waitWarning()
 	if m.signIn != nil {
-		return tea.Batch(m.readyCmd(m.signGen), warn, m.ageTick())
+		return tea.Batch(m.readyCmd(m.signGen), warn)
 	}
-	return tea.Batch(m.loadCmd(m.gen), warn, m.ageTick())
+	return tea.Batch(m.loadCmd(m.gen), warn)
 }
 
 // Update routes a message: resize to every child; keys to the open form
@@ -272,15 +276,16 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m = m.onLoaded(msg)
 		if m.loading {
-			return m, nil // the last tenant's answer arms the next timer
+			return m, nil // the last tenant's answer arms the next timers
 		}
-		return m, m.scheduleRefresh()
+		cmd := tea.Batch(m.scheduleRefresh(), m.ageTick()) // before m is copied out
+		return m, cmd
 	case openedMsg:
 		return m.onOpened(msg)
 	case tickMsg:
 		return m.onTick(msg)
 	case ageTickMsg:
-		return m, m.ageTick()
+		return m.onAgeTick()
 	case warningMsg:
 		m.msg = footerMsg{footErr, "Warning: " + textsafe.Clean(string(msg))}
 		return m, m.waitWarning()
@@ -513,6 +518,7 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	t := &m.tenants[msg.tenant]
 	t.loading = false
 	m.loading = m.anyLoading()
+	m.quietLoad = m.quietLoad && m.loading
 	if msg.err != nil {
 		t.err = explain(opList, msg.err, m.opts.ExplainToken)
 		if !m.multi() {

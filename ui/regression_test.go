@@ -358,8 +358,36 @@ func TestHeaderSaysHowLongAgoTheListWasRefreshed(t *testing.T) {
 	})
 	now = now.Add(20 * time.Second)
 	h.send(ageTickMsg{})
-	if s := h.screen(); !strings.Contains(s, " 20s ago") {
+	if s := h.screen(); !strings.HasSuffix(strings.TrimSpace(strings.Split(s, "\n")[0]), " just now") {
 		t.Fatalf("header:\n%s", s)
+	}
+	// Reloads stalled: the age grows by the minute, and its timer fires
+	// only when the text changes.
+	now = testNow.Add(2*time.Minute + 10*time.Second)
+	if cmd := h.send(ageTickMsg{}); cmd == nil {
+		t.Fatal("the age's timer was not armed again")
+	}
+	if s := h.screen(); !strings.HasSuffix(strings.TrimSpace(strings.Split(s, "\n")[0]), " 2m ago") {
+		t.Fatalf("header:\n%s", s)
+	}
+	for _, tc := range []struct {
+		age  time.Duration
+		text string
+		next time.Duration
+	}{
+		{0, "just now", time.Minute},
+		{59 * time.Second, "just now", time.Second},
+		{2*time.Minute + 10*time.Second, "2m ago", 50 * time.Second},
+		{3*time.Hour + 5*time.Minute, "3h ago", 55 * time.Minute},
+		{50 * time.Hour, "2d ago", 22 * time.Hour},
+	} {
+		if got := refreshedAgo(tc.age); got != tc.text {
+			t.Errorf("age %v: %q, want %q", tc.age, got, tc.text)
+		}
+		next := untilAgoChanges(tc.age)
+		if next != tc.next || refreshedAgo(tc.age+next-time.Nanosecond) != tc.text || refreshedAgo(tc.age+next) == tc.text {
+			t.Errorf("age %v: changes in %v, want %v", tc.age, next, tc.next)
+		}
 	}
 	// With automatic refresh off, nothing ticks.
 	h2 := newHarness(t, &fakeService{actions: sampleActions()}, nil)

@@ -23,13 +23,13 @@ func tenantActions(tenant string, n int) []mde.MachineAction {
 	return out
 }
 
-// slowService answers List only when release is closed.
-type slowService struct {
+// heldService answers List only when release is closed.
+type heldService struct {
 	fakeService
 	release chan struct{}
 }
 
-func (s *slowService) List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error) {
+func (s *heldService) List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error) {
 	select {
 	case <-s.release:
 		return s.fakeService.List(ctx, q)
@@ -118,7 +118,7 @@ func TestAllProfilesListsEveryTenantAndShowsTheFailingOne(t *testing.T) {
 
 func TestAllProfilesSlowTenantHoldsNoOtherBack(t *testing.T) {
 	s := newTenantSet()
-	slow := &slowService{fakeService: fakeService{actions: tenantActions("slow", 4)}, release: make(chan struct{})}
+	slow := &heldService{fakeService: fakeService{actions: tenantActions("slow", 4)}, release: make(chan struct{})}
 	defer close(slow.release)
 	h := newHarness(t, nil, func(o *Options) {
 		o.Tenants = append(s.tenants()[:2], Tenant{Name: "slow", Service: slow})

@@ -22,6 +22,9 @@ func (m *Model) setMark(id string, on bool) {
 
 // hiddenMarks is how many marked actions the filter or search hides.
 func (m Model) hiddenMarks() int {
+	if len(m.marked) == 0 {
+		return 0 // the header asks on every frame: no walk over every row
+	}
 	n := 0
 	for _, r := range m.table.Rows() {
 		if r.Marked {
@@ -34,6 +37,9 @@ func (m Model) hiddenMarks() int {
 // markedCount is how many marked actions are shown now (a bulk cancel
 // takes only those).
 func (m Model) markedCount() int {
+	if len(m.marked) == 0 {
+		return 0
+	}
 	n := 0
 	for i := 0; i < m.table.Len(); i++ {
 		if m.table.Shown(i).Marked {

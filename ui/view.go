@@ -184,10 +184,10 @@ func (m Model) header() string {
 		rights = []string{"not signed in", ""}
 	case m.signIn != nil:
 		rights = []string{"signing in", ""}
-	case m.loading:
+	case m.loading && !(m.quietLoad && m.everLoaded):
 		rights = []string{"loading…", ""}
 	case !m.loaded.IsZero() && m.opts.RefreshEvery > 0:
-		ago := fmt.Sprintf("%ds ago", int(m.opts.Now().Sub(m.loaded).Seconds()))
+		ago := refreshedAgo(max(m.opts.Now().Sub(m.loaded), 0))
 		rights = []string{"refreshed " + ago, ago, ""}
 	case !m.loaded.IsZero():
 		at := m.loaded.Local().Format("15:04:05")

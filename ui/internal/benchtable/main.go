@@ -1,0 +1,281 @@
+// Command benchtable turns the output of `go test -bench -benchmem ./...`
+// (read from stdin) into BENCHMARKS.md: the machine it ran on and one
+// table with every figure of issue #6, each beside its budget and its
+// baseline. `make bench` runs it. Benchmarks it does not know are listed
+// at the end of the table, without a budget.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is one benchmark's figures by unit ("ns/op", "B/op", custom).
+type result struct {
+	pkg, name string
+	metrics   map[string]float64
+}
+
+// parse reads `go test -bench` output. It reports whether a package
+// failed.
+func parse(r io.Reader) (map[string]result, []string, bool) {
+	out := map[string]result{}
+	var order []string
+	failed := false
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "pkg: "):
+			pkg = strings.TrimPrefix(line, "pkg: ")
+		case strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "--- FAIL"):
+			failed = true
+		case strings.HasPrefix(line, "Benchmark"):
+			f := strings.Fields(line)
+			if len(f) < 4 || len(f)%2 != 0 {
+				continue // the name alone, printed before the figures
+			}
+			name := f[0]
+			if i := strings.LastIndex(name, "-"); i > 0 {
+				if _, err := strconv.Atoi(name[i+1:]); err == nil {
+					name = name[:i] // the GOMAXPROCS suffix
+				}
+			}
+			res := result{pkg: pkg, name: name, metrics: map[string]float64{}}
+			for i := 2; i+1 < len(f); i += 2 {
+				v, err := strconv.ParseFloat(f[i], 64)
+				if err == nil {
+					res.metrics[f[i+1]] = v
+				}
+			}
+			key := shortPkg(pkg) + "." + name
+			if _, seen := out[key]; !seen {
+				order = append(order, key)
+			}
+			out[key] = res
+		}
+	}
+	return out, order, failed
+}
+
+func shortPkg(p string) string {
+	p = strings.TrimPrefix(p, "github.com/mdeactions/mdeactions")
+	p = strings.TrimPrefix(p, "/")
+	if p == "" {
+		return "main"
+	}
+	return p
+}
+
+// figure is one measured value: a benchmark's metric, scaled.
+type figure struct {
+	bench, metric string
+	scale         float64 // multiplies the metric
+	unit          string
+}
+
+// row is a line of the table.
+type row struct {
+	item, what string
+	ours       figure
+	baseline   *figure // measured in the same run, if there is one
+	budget     float64 // at most; 0: none
+	exact      bool    // the budget is an exact count, not a maximum
+}
+
+const (
+	ms = 1e-6 // ns/op to ms
+	mb = 1.0 / (1 << 20)
+)
+
+// rows are the figures of issue #6, in its order.
+var rows = []row{
+	{item: "1", what: "keystroke (list Update + View, cursor down), 1k actions", ours: figure{"ui.BenchmarkKeystroke/N=1k", "ns/op", ms, "ms"}},
+	{item: "1", what: "keystroke, 10k actions", ours: figure{"ui.BenchmarkKeystroke/N=10k", "ns/op", ms, "ms"}},
+	{item: "1", what: "keystroke, 100k actions (baseline: stock bubbles table)", ours: figure{"ui.BenchmarkKeystroke/N=100k", "ns/op", ms, "ms"},
+		baseline: &figure{"ui.BenchmarkKeystrokeStockTable/N=100k", "ns/op", ms, "ms"}, budget: 1},
+	{item: "1", what: "memory allocated per keystroke, 1k actions", ours: figure{"ui.BenchmarkKeystroke/N=1k", "B/op", 1, "B"}},
+	{item: "1", what: "memory allocated per keystroke, 100k actions (baseline: stock table)", ours: figure{"ui.BenchmarkKeystroke/N=100k", "B/op", 1, "B"},
+		baseline: &figure{"ui.BenchmarkKeystrokeStockTable/N=100k", "B/op", 1, "B"}},
+	{item: "1", what: "allocations per keystroke, 1k actions", ours: figure{"ui.BenchmarkKeystroke/N=1k", "allocs/op", 1, ""}},
+	{item: "1", what: "allocations per keystroke, 100k actions (baseline: stock table)", ours: figure{"ui.BenchmarkKeystroke/N=100k", "allocs/op", 1, ""},
+		baseline: &figure{"ui.BenchmarkKeystrokeStockTable/N=100k", "allocs/op", 1, ""}},
+	{item: "2", what: "search keystroke through the root model, 100k actions", ours: figure{"ui.BenchmarkSearchKeystroke/N=100k", "ns/op", ms, "ms"}, budget: 10},
+	{item: "2", what: "filter index: search keystroke, 100k rows", ours: figure{"ui/filter.BenchmarkSearchKeystroke100k", "ns/op", ms, "ms"}, budget: 10},
+	{item: "2", what: "filter index: keystroke with every filter check, 100k rows", ours: figure{"ui/filter.BenchmarkSearchKeystrokeWithSpec100k", "ns/op", ms, "ms"}, budget: 10},
+	{item: "2", what: "filter index: full scan (first key, paste), 100k rows", ours: figure{"ui/filter.BenchmarkSearchFullScan100k", "ns/op", ms, "ms"}, budget: 10},
+	{item: "3", what: "bytes per cursor-down at 80x24, ASCII names, largest", ours: figure{"ui.BenchmarkTerminalBytes/ascii", "max-B/down", 1, "B"}, budget: 300},
+	{item: "3", what: "bytes per cursor-down at 80x24, ASCII names, mean", ours: figure{"ui.BenchmarkTerminalBytes/ascii", "B/down", 1, "B"}, budget: 300},
+	{item: "3", what: "bytes per page-down at 80x24, ASCII names, largest", ours: figure{"ui.BenchmarkTerminalBytes/ascii", "max-B/pgdown", 1, "B"}, budget: 2000},
+	{item: "3", what: "bytes per cursor-down, demo tenant (a CJK name on screen), largest ¹", ours: figure{"ui.BenchmarkTerminalBytes/demo", "max-B/down", 1, "B"}, budget: 300},
+	{item: "3", what: "bytes per cursor-down, demo tenant, mean ¹", ours: figure{"ui.BenchmarkTerminalBytes/demo", "B/down", 1, "B"}, budget: 300},
+	{item: "3", what: "bytes per page-down, demo tenant, largest ¹", ours: figure{"ui.BenchmarkTerminalBytes/demo", "max-B/pgdown", 1, "B"}, budget: 2000},
+	{item: "3", what: "bytes per second, idle list at 120x40 reloading every 100 ms", ours: figure{"ui.BenchmarkIdleBytes", "B/s", 1, "B/s"}, budget: 0, exact: true},
+	{item: "3", what: "real pty, `--demo` at 80x24: bytes per cursor-down, largest", ours: figure{"main.BenchmarkPTYDemo", "max-B/down", 1, "B"}, budget: 300},
+	{item: "3", what: "real pty: bytes per page-down, largest", ours: figure{"main.BenchmarkPTYDemo", "max-B/pgdown", 1, "B"}, budget: 2000},
+	{item: "3", what: "real pty: bytes per second while idle", ours: figure{"main.BenchmarkPTYDemo", "idle-B/s", 1, "B/s"}, budget: 0, exact: true},
+	{item: "4", what: "start-up to the first frame with rows, `--demo` in a real pty", ours: figure{"main.BenchmarkPTYDemo", "ms/first-rows", 1, "ms"}, budget: 150},
+	{item: "5", what: "50,000 pending actions from the simulator: list calls", ours: figure{"mde.BenchmarkListing/pending-50k", "calls", 1, ""}, budget: 5, exact: true},
+	{item: "5", what: "50,000 pending actions: time to fetch and decode", ours: figure{"mde.BenchmarkListing/pending-50k", "ns/op", ms, "ms"}},
+	{item: "5", what: "50,000 pending actions: time to show (rows, index, first frame)", ours: figure{"main.BenchmarkListAndShow50k", "ns/op", ms, "ms"}},
+	{item: "5", what: "status filter on the server vs the whole history: list calls", ours: figure{"mde.BenchmarkListing/status-filter", "calls", 1, ""},
+		baseline: &figure{"mde.BenchmarkListing/whole-history", "calls", 1, ""}},
+	{item: "5", what: "status filter on the server vs the whole history: bytes received", ours: figure{"mde.BenchmarkListing/status-filter", "B-received", mb, "MB"},
+		baseline: &figure{"mde.BenchmarkListing/whole-history", "B-received", mb, "MB"}},
+	{item: "5", what: "peak RSS of the TUI holding 100,000 actions (VmHWM) ²", ours: figure{"main.BenchmarkPeakRSS100k", "MB-VmHWM", 1, "MB"}, budget: 150},
+	{item: "6", what: "bulk cancel of 3,000 at 100/min and 1,500/h: time over the lower bound (baseline: naive retry on 429)", ours: figure{"mde/bulk.BenchmarkPacing/paced", "%-over-bound", 1, "%"},
+		baseline: &figure{"mde/bulk.BenchmarkPacing/naive", "%-over-bound", 1, "%"}, budget: 5},
+	{item: "6", what: "bulk cancel of 3,000: 429 answers (baseline: naive retry on 429)", ours: figure{"mde/bulk.BenchmarkPacing/paced", "429s", 1, ""},
+		baseline: &figure{"mde/bulk.BenchmarkPacing/naive", "429s", 1, ""}, budget: 0, exact: true},
+	{item: "6", what: "after an injected 429: next call's delay minus Retry-After", ours: figure{"mde/bulk.BenchmarkPacing/after-429", "s-late", 1, "s"}, budget: 0, exact: true},
+}
+
+func (f figure) value(res map[string]result) (float64, bool) {
+	r, ok := res[f.bench]
+	if !ok {
+		return 0, false
+	}
+	v, ok := r.metrics[f.metric]
+	return v * f.scale, ok
+}
+
+func format(v float64, unit string) string {
+	var s string
+	switch {
+	case v == float64(int64(v)) && v < 1000 && unit != "ms":
+		s = strconv.FormatInt(int64(v), 10)
+	case v >= 1000:
+		s = strconv.FormatFloat(v, 'f', 0, 64)
+		// thousands separators
+		for i := len(s) - 3; i > 0; i -= 3 {
+			s = s[:i] + "," + s[i:]
+		}
+	case v >= 100:
+		s = strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	if unit != "" {
+		s += " " + unit
+	}
+	return s
+}
+
+// table writes the markdown table; it reports whether every budget with a
+// figure was met.
+func table(w io.Writer, res map[string]result, order []string) bool {
+	ok := true
+	fmt.Fprintln(w, "| # | measure | ours | baseline | budget | met |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|:---:|")
+	known := map[string]bool{}
+	for _, r := range rows {
+		known[r.ours.bench] = true
+		if r.baseline != nil {
+			known[r.baseline.bench] = true
+		}
+		v, have := r.ours.value(res)
+		ours := "not run"
+		if have {
+			ours = format(v, r.ours.unit)
+		}
+		base := ""
+		if r.baseline != nil {
+			if b, ok := r.baseline.value(res); ok {
+				base = format(b, r.baseline.unit)
+			} else {
+				base = "not run"
+			}
+		}
+		budget, met := "", ""
+		if r.budget > 0 || r.exact {
+			op := "≤ "
+			if r.exact {
+				op = "= "
+			}
+			budget = op + format(r.budget, r.ours.unit)
+			switch {
+			case !have:
+				met = "?"
+			case v <= r.budget && (!r.exact || v == r.budget):
+				met = "yes"
+			default:
+				met = "**no**"
+				ok = false
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", r.item, r.what, ours, base, budget, met)
+	}
+	for _, k := range order {
+		if known[k] {
+			continue
+		}
+		r := res[k]
+		fmt.Fprintf(w, "| | %s | %s | | | |\n", k, format(r.metrics["ns/op"]*ms, "ms"))
+	}
+	return ok
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, found := strings.Cut(l, ":"); found && strings.TrimSpace(k) == "model name" {
+				cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	osName := runtime.GOOS + "/" + runtime.GOARCH
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		osName += ", kernel " + strings.TrimSpace(string(b))
+	}
+	goVersion := runtime.Version()
+	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
+		goVersion = strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("%s, %d cores, %s, %s, %s", cpu, runtime.NumCPU(), goVersion, osName, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+const notes = `
+Timing rows are from one run of ` + "`go test -bench`" + ` on a shared machine: read them to within
+±10 %. Byte, call, allocation and 429 counts are exact, and the tests in ` + "`ui/budget_test.go`" + `,
+` + "`mde/listing_bench_test.go`" + `, ` + "`mde/bulk/pacing_bench_test.go`" + ` and ` + "`pty_bench_test.go`" + ` hold them in CI.
+
+¹ Bubble Tea's renderer (ultraviolet's ` + "`paintLine`" + `) repaints every line that holds a wide
+character (CJK, emoji) on every frame, because the terminal may measure it differently; the
+demo tenant has one such device name (` + "`会議室-pc01`" + `), so each key there costs one more
+line. With ASCII names the budget holds; the budget test uses them.
+
+² VmHWM of the real binary in a pty, listing 100,000 actions from a simulator in the test
+process (whose memory is not counted), after the first frame with rows.
+`
+
+func main() {
+	res, order, failed := parse(os.Stdin)
+	w := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(w, "# Benchmarks")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Made by `make bench` (issue #6). Machine: "+machine()+".")
+	fmt.Fprintln(w)
+	ok := table(w, res, order)
+	fmt.Fprint(w, notes)
+	_ = w.Flush()
+	if failed {
+		fmt.Fprintln(os.Stderr, "benchtable: a benchmark failed")
+		os.Exit(1)
+	}
+	if !ok {
+		fmt.Fprintln(os.Stderr, "benchtable: a budget is not met")
+	}
+}
