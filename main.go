@@ -156,6 +156,15 @@ func newRoot() (*cobra.Command, *flags) {
 	pf.StringVar(&f.auditFile, "audit-file", "", "append-only record of every cancel attempt (default $XDG_STATE_HOME/mdeactions/audit.jsonl; the demo uses a temporary one)")
 	pf.StringVar(&f.config, "config", "", "configuration file with profiles (default $MDEACTIONS_CONFIG, else $XDG_CONFIG_HOME/mdeactions/config.toml)")
 	pf.StringVar(&f.profileName, "profile", "", "the profile to use (default: the file's default, or its only profile)")
+	_ = root.RegisterFlagCompletionFunc("profile", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return profileNames(f.config, f.demo), cobra.ShellCompDirectiveNoFileComp
+	})
+	for name, values := range map[string][]string{
+		"auth": {"devicecode", "secret", "certificate", "managed-identity", "token-env"}, "cloud": {"commercial", "gcc", "gcchigh", "dod"},
+		"region": {"us", "eu", "uk", "au", "swa", "ina", "aea", "legacy"},
+	} {
+		_ = root.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+	}
 	root.Flags().BoolVar(&f.allProfiles, "all-profiles", false, "start with every profile's tenant in one list (P switches inside the TUI)")
 	pf.StringVar(&f.logFile, "log-file", "", "where the log goes (default $XDG_STATE_HOME/mdeactions/mdeactions.log); nothing is logged to the terminal")
 	pf.BoolVar(&f.debug, "debug", false, "log every API request, not only the failed ones")
@@ -198,6 +207,16 @@ func newInfoCmd(f *flags) *cobra.Command {
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 			row("version", version)
+			switch {
+			case f.demo:
+				row("configuration", "(none: the demo reads no file)")
+			case f.file != nil:
+				row("configuration", f.file.Path)
+			}
+			row("profile", orDefault(f.profileName, "(none: flags and environment only)"))
+			if names := f.file.Names(); len(names) > 0 {
+				row("profiles", strings.Join(names, ", "))
+			}
 			cloud, err := auth.LookupCloud(f.cloud)
 			if err != nil {
 				return err
@@ -214,8 +233,17 @@ func newInfoCmd(f *flags) *cobra.Command {
 			row("cloud", cloud.Name)
 			row("sign-in host", orDefault(f.authorityHost, cloud.AuthorityHost))
 			row("token scope", orDefault(f.scope, cloud.Scope))
+			mode := orDefault(cfgMode(*f), "devicecode")
+			if f.demo {
+				apiBase = "the built-in simulator (a loopback port, while it runs)"
+				if cfgMode(*f) == "" {
+					mode = "none: the demo mints a token for " + demoUser
+				} else {
+					mode += " (against the demo's fake sign-in service)"
+				}
+			}
 			row("API", apiBase)
-			row("auth mode", orDefault(cfgMode(*f), "devicecode"))
+			row("auth mode", mode)
 			row("tenant", orEnv(f.tenant, "AZURE_TENANT_ID"))
 			row("client id", orEnv(f.clientID, "AZURE_CLIENT_ID"))
 			secret := "(not set)"
@@ -227,6 +255,9 @@ func newInfoCmd(f *flags) *cobra.Command {
 			}
 			row("client secret", secret)
 			row("certificate", orEnv(f.certificate, "AZURE_CLIENT_CERTIFICATE_PATH"))
+			if cfgMode(*f) == string(auth.ModeTokenEnv) {
+				row("token variable", orDefault(f.tokenEnv, auth.DefaultTokenEnv)+" (value hidden)")
+			}
 			dir, err := stateDir()
 			if err != nil {
 				dir = "(unknown: " + err.Error() + ")"
@@ -286,6 +317,7 @@ func newListCmd(f *flags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json (the API's fields) or csv")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVar(&filterText, "filter", "", "the TUI's filter syntax, e.g. \"status:pending type:isolate device:ws-fin age>2h\"")
 	return cmd
 }
@@ -343,7 +375,7 @@ func newCancelCmd(f *flags) *cobra.Command {
 				return err
 			}
 			if f.readOnly {
-				return errors.New("cancel refused: --read-only")
+				return errors.New("cancel refused: read-only (--read-only, or read_only = true in the profile)")
 			}
 			e, client, clock, budget, err := commandClient(cmd, *f)
 			if err != nil {
@@ -379,7 +411,9 @@ func newCancelCmd(f *flags) *cobra.Command {
 						line += "\t" + textsafe.Clean(ev.Err.Error())
 					}
 					fmt.Fprintln(out, line)
-					if ev.Outcome != bulk.Cancelled {
+					// What counts is how the action ended: one already
+					// Cancelled (a second run of the same list) is fine.
+					if ev.Action.Status != mde.StatusCancelled {
 						failed++
 					}
 				case bulk.Waiting:
@@ -479,10 +513,10 @@ func newAuditCmd(f *flags) *cobra.Command {
 				}
 			} else {
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIME (UTC)\tEVENT\tACTION\tTYPE\tDEVICE\tACTOR\tRESULT\tSTATUS\tREQUEST ID\tCOMMENT")
+				fmt.Fprintln(tw, "TIME (UTC)\tEVENT\tPROFILE\tTENANT\tACTION\tTYPE\tDEVICE\tACTOR\tRESULT\tSTATUS\tREQUEST ID\tCOMMENT")
 				for _, r := range records {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.UTC().Format("2006-01-02 15:04:05"),
-						r.Event, textsafe.Clean(r.ActionID), textsafe.Clean(r.Type), textsafe.Clean(r.Device), textsafe.Clean(r.Actor),
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.UTC().Format("2006-01-02 15:04:05"),
+						r.Event, orDefault(textsafe.Clean(r.Profile), "-"), orDefault(textsafe.Clean(r.Tenant), "-"), textsafe.Clean(r.ActionID), textsafe.Clean(r.Type), textsafe.Clean(r.Device), textsafe.Clean(r.Actor),
 						r.Result, textsafe.Clean(r.Status), textsafe.Clean(r.RequestID), textsafe.Clean(r.Comment))
 				}
 				if err := tw.Flush(); err != nil {
@@ -559,6 +593,9 @@ func newSimCmd() *cobra.Command {
 // and then from the selected profile of the configuration file: flags
 // override the environment, which overrides the file.
 func applyProfile(cmd *cobra.Command, f *flags) error {
+	if f.demo {
+		return demoProfile(f)
+	}
 	path := f.config
 	explicit := path != "" || os.Getenv("MDEACTIONS_CONFIG") != ""
 	if path == "" {
@@ -589,15 +626,52 @@ func applyProfile(cmd *cobra.Command, f *flags) error {
 			f.profileName = file.Names()[0]
 		}
 	}
-	for _, w := range mergeProfile(cmd, f, chosen) {
+	for _, w := range mergeProfile(cmd, f, chosen, false) {
 		fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions: note:", w)
 	}
 	return nil
 }
 
+// profileNames are the profiles a shell completes for --profile.
+func profileNames(config string, demo bool) []string {
+	if demo {
+		return demoProfiles
+	}
+	if config == "" {
+		p, err := profile.DefaultPath(os.Getenv)
+		if err != nil {
+			return nil
+		}
+		config = p
+	}
+	file, err := profile.Load(config)
+	if err != nil {
+		return nil
+	}
+	return file.Names()
+}
+
+// demoProfile picks one of the demo's own profiles: the demo reads no
+// configuration file (its tenants are simulated, whatever the file says).
+func demoProfile(f *flags) error {
+	if f.profileName == "" {
+		f.profileName = demoProfiles[0]
+	}
+	i := slices.Index(demoProfiles, f.profileName)
+	if i < 0 {
+		return fmt.Errorf("--profile %q: the demo reads no configuration file; its profiles are %s", f.profileName, strings.Join(demoProfiles, ", "))
+	}
+	base := *f
+	f.base = &base
+	f.demoTenant, f.demoSeed, f.demoDenied = f.profileName, f.demoSeed+int64(i), f.profileName == "northwind"
+	return nil
+}
+
 // mergeProfile puts the profile under the flags given and the environment,
 // and returns the notes on environment variables that override it.
-func mergeProfile(cmd *cobra.Command, f *flags, chosen profile.Profile) []string {
+// With own, the profile is opened beside others: what it sets wins
+// (profile.MergeOwn).
+func mergeProfile(cmd *cobra.Command, f *flags, chosen profile.Profile, own bool) []string {
 	fl := cmd.Flags()
 	set := func(name string) bool { return fl.Changed(name) }
 	given := profile.Profile{Tenant: f.tenant, ClientID: f.clientID, Cloud: f.cloud, Region: f.region, APIURL: f.apiURL,
@@ -608,8 +682,14 @@ func mergeProfile(cmd *cobra.Command, f *flags, chosen profile.Profile) []string
 	if fl.Changed("refresh") {
 		given.Refresh = &profile.Duration{Duration: f.refresh}
 	}
-	notes := profile.EnvOverrides(chosen, os.Getenv, given, set)
-	p := profile.Merge(chosen, os.Getenv, given, set)
+	var notes []string
+	var p profile.Profile
+	if own {
+		p = profile.MergeOwn(chosen, os.Getenv, given, set)
+	} else {
+		notes = profile.EnvOverrides(chosen, os.Getenv, given, set)
+		p = profile.Merge(chosen, os.Getenv, given, set)
+	}
 	f.tenant, f.clientID, f.region, f.apiURL = p.Tenant, p.ClientID, p.Region, p.APIURL
 	f.auth, f.certificate, f.secretFile, f.tokenEnv = p.Auth, p.Certificate, p.SecretFile, p.TokenEnv
 	if p.Cloud != "" {
@@ -760,6 +840,11 @@ func setupWith(cmd *cobra.Command, f flags, source bool, w *warnings) (*env, err
 	src, err := auth.New(cfg)
 	if err != nil {
 		e.close()
+		var se *auth.SetupError
+		if names := f.file.Names(); errors.As(err, &se) && f.profileName == "" && len(names) > 1 {
+			return nil, fmt.Errorf("%w\n\n%s has %d profiles (%s) and no default: pick one with --profile NAME, put default = \"NAME\" in the file, or see every tenant with --all-profiles",
+				err, f.file.Path, len(names), strings.Join(names, ", "))
+		}
 		return nil, err
 	}
 	e.source, e.tokens = src, src
@@ -851,7 +936,9 @@ func runTUI(cmd *cobra.Command, f flags) error {
 	if f.refresh != 0 && f.refresh < ui.MinRefresh {
 		return fmt.Errorf("--refresh %s: at least %s (the list API allows 100 calls a minute for the whole app), or 0 to turn it off", f.refresh, ui.MinRefresh)
 	}
-	e, err := setup(cmd, f, true)
+	// With every profile, the run's own setup only serves the warnings,
+	// the log and the audit trail: each profile signs in on its own.
+	e, err := setup(cmd, f, !f.allProfiles)
 	if err != nil {
 		return err
 	}
@@ -940,8 +1027,13 @@ func newTenantOpener(cmd *cobra.Command, f flags, e *env) *tenantOpener {
 		o.f = *f.base
 	}
 	o.names = f.file.Names()
-	if f.demo && len(o.names) == 0 {
+	if f.demo {
 		o.names = demoProfiles
+	}
+	// The profile the run started with comes first: where a tenant is
+	// reached by two profiles, its actions show under that one.
+	if i := slices.Index(o.names, f.profileName); i > 0 {
+		o.names = slices.Concat([]string{f.profileName}, o.names[:i], o.names[i+1:])
 	}
 	o.audit = openAudit(cmd, f, e)
 	return o
@@ -974,9 +1066,6 @@ func (o *tenantOpener) Open(_ context.Context, name string) ([]ui.Tenant, error)
 
 // adopt makes the run's own profile (already set up) the first one open.
 func (o *tenantOpener) adopt(f flags, e *env) (ui.Tenant, error) {
-	if f.demo && f.profileName == "" && len(o.names) > 0 && o.file.Names() == nil {
-		f.profileName, f.demoTenant = demoProfiles[0], demoProfiles[0]
-	}
 	t, err := o.tenant(f, e)
 	if err != nil {
 		return ui.Tenant{}, err
@@ -1016,19 +1105,15 @@ func (o *tenantOpener) one(name string) (ui.Tenant, error) {
 func (o *tenantOpener) flagsFor(name string) (flags, error) {
 	g := o.f
 	g.profileName = name
-	if g.demo && o.file.Names() == nil {
-		i := slices.Index(demoProfiles, name)
-		if i < 0 {
-			return g, fmt.Errorf("no demo profile %q", name)
-		}
-		g.demoTenant, g.demoSeed, g.demoDenied = name, o.f.demoSeed+int64(i), name == "northwind"
-		return g, nil
+	if g.demo {
+		err := demoProfile(&g)
+		return g, err
 	}
 	chosen, err := o.file.Select(name)
 	if err != nil {
 		return g, err
 	}
-	mergeProfile(o.cmd, &g, chosen)
+	mergeProfile(o.cmd, &g, chosen, true)
 	return g, nil
 }
 

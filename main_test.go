@@ -237,6 +237,29 @@ func TestListAndCancelCommands(t *testing.T) {
 	if recs, _, _ := audit.ReadAll(auditPath); len(recs) != 4 {
 		t.Fatalf("%d audit records for 2 cancels, want 4", len(recs))
 	}
+	// The same id twice against one API: the second run finds it already
+	// Cancelled, which is what was asked (exit 0), and sends nothing.
+	srv, err := mdesim.Start(mdesim.Options{Seed: 4, Actions: 20, NoLimits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var openID string
+	for _, a := range srv.Sim.Actions() {
+		if a.Status.Open() {
+			openID = a.ID
+		}
+	}
+	t.Setenv("SIM_TOKEN", "any")
+	for i, want := range []string{"\tcancelled\tCancelled", "\talready-final\tCancelled"} {
+		out, err := runCmdArgs(t, "--api-url", srv.URL, "--token-env", "SIM_TOKEN", "--audit-file", auditPath, "cancel", openID, "--comment", "twice")
+		if err != nil || !strings.Contains(out, openID+want) {
+			t.Fatalf("cancel run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	if n := srv.Sim.Requests(mdesim.EndpointCancel); n != 1 {
+		t.Fatalf("%d cancel requests for two runs, want 1", n)
+	}
 	if _, err := runCmdArgs(t, "--demo", "--audit-file", auditPath, "cancel", "no-such-id", "--comment", "x"); err == nil {
 		t.Fatal("a failed cancel exited 0")
 	}

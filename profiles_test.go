@@ -161,7 +161,7 @@ read_only = true
 	}
 	scr := d.screen()
 	// alpha-ro reaches alpha's tenant: its actions show once, under alpha.
-	for _, w := range []string{fmt.Sprintf("alpha %d open", open), "beta FAILED", "alpha-ro same tenant as alpha", "(403)", "TENANT"} {
+	for _, w := range []string{fmt.Sprintf("alpha %d open", open), "1 FAILED: beta", "alpha-ro same tenant as alpha", "(403)", "TENANT"} {
 		if !strings.Contains(scr, w) {
 			t.Fatalf("screen lacks %q:\n%s", w, scr)
 		}

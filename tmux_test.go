@@ -210,7 +210,7 @@ func TestTmuxAllProfiles(t *testing.T) {
 	s.text(bin + " --demo --all-profiles")
 	s.keys("Enter")
 	s.waitFor("every tenant's state", 20*time.Second, func(sc string) bool {
-		return regexp.MustCompile(`Tenants: contoso \d+ open · fabrikam \d+ open · northwind FAILED`).MatchString(sc) &&
+		return regexp.MustCompile(`Tenants: 1 FAILED: northwind · contoso \d+ open · fabrikam \d+ open`).MatchString(sc) &&
 			strings.Contains(sc, "TENANT") && strings.Contains(sc, "Tenant northwind:") && cursorLine(sc) != ""
 	})
 	s.keys("P")

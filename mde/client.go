@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -86,6 +87,9 @@ func NewClient(baseURL string, hc *http.Client, ts TokenSource, opts ...Option) 
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
 		return nil, fmt.Errorf("mde: base URL %q: want no user info, query or fragment", baseURL)
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("mde: base URL %q: plain http would send the token in clear text; use https (http is only for a loopback address, such as the simulator's)", baseURL)
 	}
 	if ts == nil {
 		return nil, errors.New("mde: no token source")
@@ -384,4 +388,13 @@ func takeBudget(ctx context.Context, b *pace.Budget, method, path string) (pace.
 		return t, fmt.Errorf("mde: %s %s: waiting for the rate-limit budget: %w", method, path, err)
 	}
 	return t, nil
+}
+
+// loopback reports whether host is this machine: localhost or a loopback IP.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

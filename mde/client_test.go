@@ -336,7 +336,9 @@ func TestEntityBodyIsCapped(t *testing.T) {
 
 func TestNewClient(t *testing.T) {
 	for _, bad := range []string{"", "api.security.microsoft.com", "/api", "ftp://host", "https://", "https://u:p@host",
-		"https://host?x=1", "https://host#f", "://x"} {
+		"https://host?x=1", "https://host#f", "://x",
+		// Plain http would send the token in clear text off this machine.
+		"http://api.security.microsoft.com", "http://192.0.2.2:18091", "http://127.example.com"} {
 		if _, err := NewClient(bad, nil, StaticToken("t")); err == nil {
 			t.Errorf("NewClient(%q): no error", bad)
 		}
@@ -348,6 +350,8 @@ func TestNewClient(t *testing.T) {
 		"https://api.security.microsoft.com":          "https://api.security.microsoft.com",
 		"https://api.security.microsoft.com/":         "https://api.security.microsoft.com",
 		"HTTP://127.0.0.1:8080/prefix/":               "http://127.0.0.1:8080/prefix",
+		"http://localhost:9":                          "http://localhost:9",
+		"http://[::1]:9":                              "http://[::1]:9",
 		"https://api-gcc.securitycenter.microsoft.us": "https://api-gcc.securitycenter.microsoft.us",
 	} {
 		c, err := NewClient(in, nil, StaticToken("t"))

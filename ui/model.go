@@ -531,8 +531,12 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 		}
 		// One tenant failing holds no other back: its state shows on the
 		// tenants line, why in the footer, and its older rows stay.
-		m.msg = footerMsg{footErr, "Tenant " + t.Name + ": " + t.err}
-		if failed := m.failedTenants(); len(failed) == len(m.tenants) {
+		failed := m.failedTenants()
+		m.msg = footerMsg{footErr, "Tenant " + failed[0]}
+		if len(failed) > 1 {
+			m.msg = footerMsg{footErr, fmt.Sprintf("%d tenants failed. %s", len(failed), strings.Join(failed, " · "))}
+		}
+		if len(failed) == len(m.tenants) {
 			m.loadErr = "Every tenant failed to load:\n" + strings.Join(failed, "\n")
 		}
 		return m

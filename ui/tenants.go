@@ -184,10 +184,9 @@ func (m *Model) rebuild() {
 			r.Busy = m.inFlight[a.ID]
 			r.Marked = m.marked[a.ID]
 			if m.multi() {
+				// Where the row says it is from is where its cancel goes.
 				r.Tenant, r.Src = t.Name, ti
-				if _, seen := m.owners[a.ID]; !seen {
-					m.owners[a.ID] = ti
-				}
+				m.owners[a.ID] = ti
 			}
 			rows = append(rows, r)
 		}
@@ -212,34 +211,40 @@ func (m *Model) rebuild() {
 // tenant's state in words (colour only repeats them).
 func (m Model) tenantLine() string {
 	st := m.ctx.Styles
-	parts := make([]string, len(m.tenants))
 	open := make([]int, len(m.tenants))
 	for _, r := range m.table.Rows() {
 		if r.Action.Status.Open() {
 			open[r.Src]++
 		}
 	}
+	// The failing tenants first, counted: on a narrow line the end is cut.
+	var failed, others []string
 	for i, t := range m.tenants {
-		var state string
 		switch {
-		case t.loading && t.at.IsZero() && t.err == "":
-			state = "loading…"
 		case t.err != "" && t.at.IsZero():
-			state = st.Error.Render("FAILED")
+			failed = append(failed, t.Name)
 		case t.err != "":
-			state = st.Error.Render(fmt.Sprintf("FAILED, %d open as of %s", open[i], t.at.Local().Format("15:04:05")))
+			failed = append(failed, fmt.Sprintf("%s (%d open as of %s)", t.Name, open[i], t.at.Local().Format("15:04:05")))
+		case t.loading && t.at.IsZero():
+			others = append(others, t.Name+" loading…")
 		case t.loading:
-			state = fmt.Sprintf("%d open, reloading…", open[i])
+			others = append(others, fmt.Sprintf("%s %d open, reloading…", t.Name, open[i]))
 		case t.dups > 0 && t.dups == len(t.actions):
-			state = "same tenant as " + m.tenants[t.dupOf].Name
+			others = append(others, t.Name+" same tenant as "+m.tenants[t.dupOf].Name)
 		case t.dups > 0:
-			state = fmt.Sprintf("%d open (%d more shown under %s)", open[i], t.dups, m.tenants[t.dupOf].Name)
+			others = append(others, fmt.Sprintf("%s %d open (%d more shown under %s)", t.Name, open[i], t.dups, m.tenants[t.dupOf].Name))
 		default:
-			state = fmt.Sprintf("%d open", open[i])
+			others = append(others, fmt.Sprintf("%s %d open", t.Name, open[i]))
 		}
-		parts[i] = t.Name + " " + state
 	}
-	return "Tenants: " + strings.Join(parts, " · ")
+	line := "Tenants: "
+	if len(failed) > 0 {
+		line += st.Error.Render(fmt.Sprintf("%d FAILED: %s", len(failed), strings.Join(failed, ", ")))
+		if len(others) > 0 {
+			line += " · "
+		}
+	}
+	return line + strings.Join(others, " · ")
 }
 
 // failedTenants says which tenants' newest load failed and why.

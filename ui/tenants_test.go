@@ -96,7 +96,7 @@ func TestAllProfilesListsEveryTenantAndShowsTheFailingOne(t *testing.T) {
 	}
 	scr := h.screen()
 	for _, w := range []string{"TENANT", "contoso-host-0", "fabrikam-host-1", "[all profiles]",
-		"Tenants: contoso 3 open · fabrikam 2 open · northwind FAILED", "Tenant northwind:", "503"} {
+		"Tenants: 1 FAILED: northwind · contoso 3 open · fabrikam 2 open", "Tenant northwind:", "503"} {
 		if !strings.Contains(scr, w) {
 			t.Fatalf("screen lacks %q:\n%s", w, scr)
 		}
@@ -233,7 +233,7 @@ func TestAllProfilesEveryTenantFailing(t *testing.T) {
 		o.Profile = AllProfiles
 	})
 	scr := h.screen()
-	if !strings.Contains(scr, "Every tenant failed to load") || !strings.Contains(scr, "a FAILED · b FAILED") {
+	if !strings.Contains(scr, "Every tenant failed to load") || !strings.Contains(scr, "2 FAILED: a, b") {
 		t.Fatalf("screen:\n%s", scr)
 	}
 }
@@ -291,7 +291,7 @@ func TestSwitchProfileInsideTheUI(t *testing.T) {
 		t.Fatalf("after switching: %d rows, %d marked\n%s", h.m.table.Len(), h.m.markedCount(), h.screen())
 	}
 	h.press("P", "G", "enter")
-	if h.m.table.Len() != 5 || !strings.Contains(h.screen(), "northwind FAILED") {
+	if h.m.table.Len() != 5 || !strings.Contains(h.screen(), "1 FAILED: northwind") {
 		t.Fatalf("all profiles: %d rows\n%s", h.m.table.Len(), h.screen())
 	}
 	h.press("P", "esc")
@@ -304,4 +304,28 @@ func TestAllProfilesGolden(t *testing.T) {
 	h := newAllProfiles(t, newTenantSet())
 	golden(t, "allprofiles_80x24", ascii(t, h.m.View().Content))
 	h.send(keyPress("q")) // nothing in flight: quits
+}
+
+// A tenant reached by two profiles is shown under the first in the list,
+// whichever answered first, and its cancel goes where the row says.
+func TestAllProfilesTwinTenantLabelAndCancelAgree(t *testing.T) {
+	data := &fakeService{actions: tenantActions("acme", 2)}
+	held := &heldService{fakeService: fakeService{actions: data.actions}, release: make(chan struct{})}
+	defer close(held.release)
+	h := newHarness(t, nil, func(o *Options) {
+		o.Tenants = []Tenant{{Name: "alpha-ro", Service: held, ReadOnly: true}, {Name: "zeta", Service: data}}
+		o.Profile = AllProfiles
+	})
+	if r := h.m.table.Shown(0); r.Tenant != "zeta" {
+		t.Fatalf("before alpha-ro answered the row is under %q", r.Tenant)
+	}
+	h.send(loadedMsg{gen: h.m.gen, tenant: 0, actions: data.actions, at: testNow})
+	h.press("g")
+	if r := h.m.table.Shown(0); r.Tenant != "alpha-ro" {
+		t.Fatalf("after both answered the row is under %q, want the first profile", r.Tenant)
+	}
+	h.press("c")
+	if h.m.form != nil || !strings.Contains(h.screen(), "alpha-ro is read-only") || len(data.cancels) != 0 {
+		t.Fatalf("the row says alpha-ro (read-only) but the cancel went on:\n%s", h.screen())
+	}
 }

@@ -243,6 +243,8 @@ func (m Model) shortHelp() string {
 			help = "r: sign in again · q: quit"
 		}
 		return m.ctx.Styles.Muted.Render(format.Fit(help, m.ctx.Width))
+	case m.picker != nil:
+		return m.ctx.Styles.Muted.Render(format.Fit("j/k: move · enter: open · esc: back · q: quit", m.ctx.Width))
 	case m.view == viewDetail:
 		b = k.DetailHelp()
 	case m.view == viewReport:

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -347,6 +349,8 @@ func (l *loader) profile(name string, prim toml.Primitive) (Profile, bool) {
 	nerr := len(l.errs)
 	if strings.TrimSpace(name) == "" {
 		l.errorf(base, "a profile needs a name: [profiles.NAME]")
+	} else if !validName(name) {
+		l.errorf(base, "profile name %q: use letters, digits, '.', '_', '-' and '@' (at most %d characters; it is shown in the TUI and written to the audit trail)", name, MaxNameLen)
 	}
 	p := Profile{Name: name}
 	at := map[string][]string{} // key -> its full key, for checks across keys
@@ -649,4 +653,26 @@ func distance(a, b string) int {
 		}
 	}
 	return d[len(ra)][len(rb)]
+}
+
+// MaxNameLen is the longest profile name.
+const MaxNameLen = 40
+
+// validName reports whether a profile name can be shown as it is: letters
+// and digits (any script) and a few marks, starting with a letter or digit.
+// Nothing invisible (zero-width, bidi overrides, controls) gets in, so two
+// profiles never look alike while being different.
+func validName(name string) bool {
+	if utf8.RuneCountInString(name) > MaxNameLen {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+		case i > 0 && strings.ContainsRune("._-@", r):
+		default:
+			return false
+		}
+	}
+	return true
 }

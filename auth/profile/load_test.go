@@ -154,6 +154,18 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`unknown key "colour"`, "tenant, client_id, cloud"},
 		},
 		{
+			name: "a profile name with an escape sequence",
+			text: "[profiles.\"\\u001b[0macme\"]\ntenant = \"x\"\n",
+			line: 1, key: `profiles."\u001b[0macme"`,
+			want: []string{"use letters, digits"},
+		},
+		{
+			name: "a profile name with a bidi override",
+			text: "[profiles.\"ac\\u202eme\"]\ntenant = \"x\"\n",
+			line: 1,
+			want: []string{"use letters, digits"},
+		},
+		{
 			name: "a secret in the file",
 			text: "[profiles.acme]\nclient_secret = \"hunter2\"\n",
 			line: 2, key: "profiles.acme.client_secret",

@@ -266,6 +266,34 @@ func Merge(file Profile, getenv func(string) string, flags Profile, set func(fla
 	return p
 }
 
+// MergeOwn is Merge for a profile opened beside others (the all-profiles
+// view, or another profile picked inside the TUI): flags and environment
+// variables name one tenant and cannot be right for several, so what the
+// profile sets wins over both; they fill in only what it leaves out. A
+// read_only = true in the profile holds whatever the flags say.
+func MergeOwn(file Profile, getenv func(string) string, flags Profile, set func(flag string) bool) Profile {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if set == nil {
+		set = nonZero(flags)
+	}
+	own := map[string]bool{
+		FlagTenant: file.Tenant != "", FlagClientID: file.ClientID != "", FlagCloud: file.Cloud != "",
+		FlagRegion: file.Region != "", FlagAPIURL: file.APIURL != "", FlagAuth: file.Auth != "",
+		FlagCertificate: file.Certificate != "", FlagSecretFile: file.SecretFile != "", FlagTokenEnv: file.TokenEnv != "",
+		FlagRefresh: file.Refresh != nil, FlagReadOnly: file.ReadOnly != nil && *file.ReadOnly,
+	}
+	envFlag := map[string]string{EnvTenant: FlagTenant, EnvClientID: FlagClientID, EnvCertificate: FlagCertificate}
+	env := func(k string) string {
+		if own[envFlag[k]] {
+			return ""
+		}
+		return getenv(k)
+	}
+	return Merge(file, env, flags, func(f string) bool { return set(f) && !own[f] })
+}
+
 // EnvOverrides says which of the profile's values the environment replaces
 // in Merge (and no flag replaces in turn), one sentence each, for a
 // warning: an AZURE_TENANT_ID left in the shell for another tool would

@@ -251,3 +251,33 @@ func TestEnvOverrides(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestMergeOwnKeepsTheProfilesValues(t *testing.T) {
+	yes, no := true, false
+	env := map[string]string{EnvTenant: "env.example", EnvClientID: "env-id", EnvCertificate: "/env.pem"}
+	getenv := func(k string) string { return env[k] }
+	flags := Profile{Tenant: "flag.example", APIURL: "https://flag", ReadOnly: &no}
+	set := func(f string) bool { return f == FlagTenant || f == FlagAPIURL || f == FlagReadOnly }
+
+	own := Profile{Name: "beta", Tenant: "beta.example", ClientID: "beta-id", Certificate: "/beta.pem", ReadOnly: &yes}
+	got := MergeOwn(own, getenv, flags, set)
+	if got.Tenant != "beta.example" || got.ClientID != "beta-id" || got.Certificate != "/beta.pem" {
+		t.Fatalf("the environment or a flag replaced the profile's own values: %+v", got)
+	}
+	if got.APIURL != "https://flag" {
+		t.Fatalf("a flag for what the profile leaves out was dropped: %q", got.APIURL)
+	}
+	if got.ReadOnly == nil || !*got.ReadOnly {
+		t.Fatal("--read-only=false undid the profile's read_only = true")
+	}
+	// What the profile leaves out comes from the flags, then the environment.
+	bare := MergeOwn(Profile{Name: "bare"}, getenv, flags, set)
+	if bare.Tenant != "flag.example" || bare.ClientID != "env-id" {
+		t.Fatalf("bare profile: %+v", bare)
+	}
+	// A global --read-only holds for a profile that does not say.
+	ro := MergeOwn(Profile{Name: "x", Tenant: "x"}, getenv, Profile{ReadOnly: &yes}, func(f string) bool { return f == FlagReadOnly })
+	if ro.ReadOnly == nil || !*ro.ReadOnly {
+		t.Fatal("--read-only did not apply")
+	}
+}
