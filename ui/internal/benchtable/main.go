@@ -263,7 +263,8 @@ tests TestBulkCancelSitsOutA429FromAnotherClient (mde/bulk) and
 TestA429FromAnotherClientDefersTheNextCall (mde) assert it on the simulated clock.
 
 ² VmHWM of the real binary in a pty, listing 100,000 actions from a simulator in the test
-process (whose memory is not counted), after the first frame with rows.
+process (whose memory is not counted), after the first frame with rows. The real-pty rows
+(start-up, bytes, RSS) are not written yet: "not run".
 `
 
 func main() {
