@@ -251,7 +251,7 @@ func machine() string {
 const notes = `
 Timing rows are from one run of ` + "`go test -bench`" + ` on a shared machine: read them to within
 ±10 %. Byte, call, allocation and 429 counts are exact, and the tests in ` + "`ui/budget_test.go`" + `,
-` + "`mde/listing_bench_test.go`" + `, ` + "`mde/bulk/pacing_bench_test.go`" + ` and ` + "`pty_bench_test.go`" + ` hold them in CI.
+` + "`mde/listing_bench_test.go`" + ` and ` + "`mde/bulk/sim_test.go`" + ` hold them in CI.
 
 ¹ Bubble Tea's renderer (ultraviolet's ` + "`paintLine`" + `) repaints every line that holds a wide
 character (CJK, emoji) on every frame, because the terminal may measure it differently; the
