@@ -36,7 +36,7 @@ func withStatus(a mde.MachineAction, s mde.ActionStatus, updated time.Time) mde.
 
 // nextEvent returns the job's next event; ok is false once it has closed.
 // The real-time limit only guards against a hung test.
-func nextEvent(t *testing.T, j *bulk.Job) (bulk.Event, bool) {
+func nextEvent(t testing.TB, j *bulk.Job) (bulk.Event, bool) {
 	t.Helper()
 	select {
 	case e, ok := <-j.Events():
@@ -48,7 +48,7 @@ func nextEvent(t *testing.T, j *bulk.Job) (bulk.Event, bool) {
 }
 
 // drain reads events until the channel closes.
-func drain(t *testing.T, j *bulk.Job) []bulk.Event {
+func drain(t testing.TB, j *bulk.Job) []bulk.Event {
 	t.Helper()
 	var out []bulk.Event
 	for {
@@ -62,7 +62,7 @@ func drain(t *testing.T, j *bulk.Job) []bulk.Event {
 
 // run starts a job with the clock advancing whenever the job sleeps, and
 // returns all its events.
-func run(t *testing.T, clock *pace.FakeClock, svc bulk.Service, actions []mde.MachineAction, comment string, opts bulk.Options) []bulk.Event {
+func run(t testing.TB, clock *pace.FakeClock, svc bulk.Service, actions []mde.MachineAction, comment string, opts bulk.Options) []bulk.Event {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -27,8 +27,13 @@ type simEnv struct {
 
 // newSimEnv starts a simulator with the same limits as the client's
 // budgets and puts the given actions in it (nothing else, nothing moving).
-func newSimEnv(t *testing.T, actions []mde.MachineAction) *simEnv {
+func newSimEnv(t testing.TB, actions []mde.MachineAction) *simEnv {
+	return newSimEnvLimits(t, actions, fastLimits)
+}
+
+func newSimEnvLimits(t testing.TB, actions []mde.MachineAction, limits []pace.Limit) *simEnv {
 	t.Helper()
+	fastLimits := limits
 	clock := pace.NewFakeClock(t0)
 	var simLimits []mdesim.Limit
 	for _, l := range fastLimits {
