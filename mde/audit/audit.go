@@ -530,3 +530,21 @@ func (w *wrapped) Cancel(ctx context.Context, id, comment string) (mde.MachineAc
 	}
 	return result, callErr
 }
+
+// Shutdown settles l as the tool stops (see Settle), waiting up to wait,
+// and tells w what it did in plain words. A nil l does nothing.
+func Shutdown(l *Log, wait time.Duration, w io.Writer) {
+	if l == nil {
+		return
+	}
+	if n := l.InFlight(); n > 0 {
+		fmt.Fprintf(w, "mdeactions: waiting up to %s for the API's answer to %d cancel(s)…\n", wait, n)
+	}
+	n, err := l.Settle(wait)
+	if n > 0 {
+		fmt.Fprintf(w, "mdeactions: %d cancel(s) got no answer before exit; recorded as unknown in %s. Look at those actions before cancelling them again.\n", n, l.Path())
+	}
+	if err != nil {
+		fmt.Fprintln(w, "mdeactions:", err)
+	}
+}
