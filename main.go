@@ -46,6 +46,7 @@ import (
 	"github.com/mdeactions/mdeactions/ui/format"
 	"github.com/mdeactions/mdeactions/ui/keys"
 	"github.com/mdeactions/mdeactions/ui/signin"
+	"github.com/mdeactions/mdeactions/ui/term"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -97,7 +98,12 @@ type flags struct {
 }
 
 func main() {
-	if err := newRootCmd().Execute(); err != nil {
+	// SIGTERM, SIGHUP and SIGINT stop the run cleanly: terminal restored,
+	// temporary files removed, cancels in flight settled in the audit trail.
+	ctx, stop := term.SignalContext(context.Background())
+	err := term.Explain(ctx, newRootCmd().ExecuteContext(ctx))
+	stop()
+	if err != nil {
 		var setup *auth.SetupError
 		if errors.As(err, &setup) && len(setup.Missing) > 0 {
 			fmt.Fprintln(os.Stderr, err) // the first-run text speaks for itself
@@ -541,6 +547,7 @@ func newSimCmd() *cobra.Command {
 		size     int
 		limits   string
 		noLimits bool
+		faults   []string
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -555,6 +562,13 @@ func newSimCmd() *cobra.Command {
 				return fmt.Errorf("--listen %s: the simulator serves loopback addresses only (127.0.0.1, ::1)", listen)
 			}
 			opts := mdesim.Options{Seed: seed, Actions: size, NoLimits: noLimits}
+			for _, spec := range faults {
+				fault, err := mdesim.ParseFault(spec)
+				if err != nil {
+					return fmt.Errorf("--fault: %w", err)
+				}
+				opts.Faults = append(opts.Faults, fault)
+			}
 			if !noLimits {
 				parsed, err := pace.ParseLimits(limits)
 				if err != nil {
@@ -586,6 +600,7 @@ func newSimCmd() *cobra.Command {
 	fl.IntVar(&size, "size", 0, "number of actions (0: 400)")
 	fl.StringVar(&limits, "limits", "100/1m,1500/1h", "rate limits per endpoint")
 	fl.BoolVar(&noLimits, "no-limits", false, "no rate limits")
+	fl.StringArrayVar(&faults, "fault", nil, "inject a fault, repeatable: KIND[=ARG][,on=list|get|cancel][,times=N][,after=N]; KIND is latency=D, reset, hang, 500, 502, 503, 429=D, 429-date=D, malformed, truncated, expire-token, lost-answer, echo-auth")
 	return cmd
 }
 
@@ -980,7 +995,7 @@ func runTUI(cmd *cobra.Command, f flags) error {
 	}
 	uopts.ExplainToken = auth.Explain
 	uopts.Warnings = e.warnings.ui
-	popts := []tea.ProgramOption{tea.WithOutput(cmd.OutOrStdout())}
+	popts := []tea.ProgramOption{tea.WithOutput(cmd.OutOrStdout()), tea.WithContext(cmd.Context())}
 	if mono {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
@@ -1251,6 +1266,7 @@ func newClient(f flags, e *env, b *budgets) (*mde.Client, error) {
 	opts := []mde.Option{
 		mde.WithUserAgent("mdeactions/" + version),
 		mde.WithBudgets(b.list, b.get, b.cancel),
+		mde.WithRetry(mde.DefaultRetryPolicy), mde.WithRequestTimeout(f.timeout),
 	}
 	if e.log != nil {
 		opts = append(opts, mde.WithLogger(e.log))
@@ -1398,7 +1414,7 @@ func openAudit(cmd *cobra.Command, f flags, e *env) *audit.Log {
 		e.warnings.add("the audit trail cannot be opened, so cancels are refused: " + err.Error())
 		return nil
 	}
-	e.closers = append(e.closers, func() { _ = l.Close() })
+	e.closers = append(e.closers, func() { audit.Shutdown(l, min(f.timeout, 5*time.Second), cmd.ErrOrStderr()); _ = l.Close() })
 	return l
 }
 

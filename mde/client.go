@@ -45,6 +45,8 @@ type Client struct {
 	userAgent string
 	readOnly  bool
 	budgets   budgets // rate-limit pacing per endpoint; see WithBudgets
+	retry     RetryPolicy
+	timeout   time.Duration // of each try; 0: none of the client's own
 	log       *slog.Logger
 
 	// Caps on response bodies; tests lower them.
@@ -106,6 +108,7 @@ func NewClient(baseURL string, hc *http.Client, ts TokenSource, opts ...Option) 
 		userAgent:     defaultUserAgent,
 		maxListBody:   maxListBody,
 		maxEntityBody: maxEntityBody,
+		retry:         RetryPolicy{Attempts: 1},
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -122,11 +125,18 @@ func (c *Client) Get(ctx context.Context, id string) (MachineAction, error) {
 	if err != nil {
 		return MachineAction{}, err
 	}
-	return c.entity(ctx, http.MethodGet, u, nil)
+	var a MachineAction
+	err = c.idempotent(ctx, "GET "+u.EscapedPath(), func(ctx context.Context) (err error) {
+		a, err = c.entity(ctx, http.MethodGet, u, nil)
+		return err
+	})
+	return a, err
 }
 
 // Cancel asks the API to cancel a machine action that is not final yet and
 // returns the action as the API answers it (the same id, updated in place).
+// It is sent once, never retried: when it fails with OutcomeUnknown(err),
+// it may have been applied, and only a re-read of the action can tell.
 func (c *Client) Cancel(ctx context.Context, id, comment string) (MachineAction, error) {
 	u, err := c.actionURL(id, "/cancel")
 	if err != nil {
@@ -136,7 +146,12 @@ func (c *Client) Cancel(ctx context.Context, id, comment string) (MachineAction,
 	if err != nil {
 		return MachineAction{}, err
 	}
-	return c.entity(ctx, http.MethodPost, u, body)
+	var a MachineAction
+	err = c.attempt(ctx, func(ctx context.Context) (err error) {
+		a, err = c.entity(ctx, http.MethodPost, u, body)
+		return err
+	})
+	return a, err
 }
 
 // actionURL is {base}/api/machineactions/{id}{more}.
@@ -247,7 +262,7 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, body []byte,
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("mde: %s %s: %w", method, u.EscapedPath(), err)
+		return nil, fmt.Errorf("mde: %s %s: %w%w", method, u.EscapedPath(), err, errNotSent)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -385,7 +400,7 @@ func (c *Client) budgetFor(method, path string) *pace.Budget {
 func takeBudget(ctx context.Context, b *pace.Budget, method, path string) (pace.Ticket, error) {
 	t, err := b.Take(ctx)
 	if err != nil {
-		return t, fmt.Errorf("mde: %s %s: waiting for the rate-limit budget: %w", method, path, err)
+		return t, fmt.Errorf("mde: %s %s: waiting for the rate-limit budget: %w%w", method, path, err, errNotSent)
 	}
 	return t, nil
 }

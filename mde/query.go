@@ -157,7 +157,11 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 		}
 		ours := next == nil // a page we asked for with $top/$skip
 		lastFirst, pageFirst = pageFirst, ""
-		p, err := c.page(ctx, u, add)
+		var p pageInfo
+		err := c.idempotent(ctx, "GET "+u.EscapedPath(), func(ctx context.Context) (err error) {
+			p, err = c.page(ctx, u, add)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -227,16 +231,21 @@ type pageInfo struct {
 	count    int    // @odata.count, -1 if none
 }
 
-// page fetches one list answer and hands each action to add.
+// page fetches one list answer and, once all of it was read, hands each
+// action to add (a page cut short adds nothing, so it can be tried again).
 func (c *Client) page(ctx context.Context, u *url.URL, add func(MachineAction)) (pageInfo, error) {
 	resp, err := c.send(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return pageInfo{}, err
 	}
 	defer closeBody(resp)
-	p, err := readPage(newCapReader(resp.Body, c.maxListBody), add)
+	var rows []MachineAction
+	p, err := readPage(newCapReader(resp.Body, c.maxListBody), func(a MachineAction) { rows = append(rows, a) })
 	if err != nil {
 		return pageInfo{}, fmt.Errorf("mde: GET %s: %w: reading the list: %w", u.EscapedPath(), ErrBadAnswer, err)
+	}
+	for _, a := range rows {
+		add(a)
 	}
 	return p, nil
 }

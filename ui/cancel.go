@@ -137,8 +137,13 @@ func (m *Model) setBusy(id string, busy bool) {
 }
 
 func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
-	delete(m.inFlight, msg.id)
 	m.quitArm = false
+	if msg.err != nil && outcomeUnknown(msg.err) && !errors.Is(msg.err, audit.ErrOutcomeUnrecorded) {
+		// Still in flight until the re-read says what happened.
+		m.msg = footerMsg{footInfo, "No sure answer to the cancel: re-reading the action to see whether it went through…"}
+		return m, m.rereadCmd(msg.id, msg.comment, msg.err)
+	}
+	delete(m.inFlight, msg.id)
 	m.setBusy(msg.id, false)
 	auditLost := ""
 	if msg.err != nil && errors.Is(msg.err, audit.ErrOutcomeUnrecorded) && msg.action.ID != "" {

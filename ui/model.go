@@ -295,6 +295,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onCancelled(msg)
 	case verifiedMsg:
 		return m.onVerified(msg), nil
+	case rereadMsg:
+		return m.onReread(msg)
 	case readyMsg, startedMsg, signedInMsg:
 		return m.onSignIn(msg)
 	case tea.PasteMsg:

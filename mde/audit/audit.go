@@ -123,8 +123,15 @@ type Log struct {
 	mu      sync.Mutex
 	f       file
 	closed  bool
-	failed  error             // the first write or fsync error; sticky
-	comment map[string]string // attempt → comment, from Intent to Outcome
+	failed  error              // the first write or fsync error; sticky
+	pending map[string]pending // attempt → what Intent wrote, until Outcome
+}
+
+// pending is a cancel whose intent was written and whose outcome was not yet.
+type pending struct {
+	ctx     Context
+	action  mde.MachineAction
+	comment string
 }
 
 // FileError is Open's error: a problem with the audit file or its
@@ -207,7 +214,7 @@ func Open(path string) (*Log, error) {
 }
 
 func newLog(path string, f file) *Log {
-	return &Log{path: path, f: f, now: time.Now, comment: map[string]string{}}
+	return &Log{path: path, f: f, now: time.Now, pending: map[string]pending{}}
 }
 
 // endTornLine adds the newline missing at the end of a non-empty file.
@@ -267,7 +274,7 @@ func (l *Log) Intent(c Context, a mde.MachineAction, comment string) (attempt st
 	if err := l.writeLocked(r); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrAuditUnavailable, err)
 	}
-	l.comment[attempt] = comment
+	l.pending[attempt] = pending{c, a, comment}
 	return attempt, nil
 }
 
@@ -301,15 +308,61 @@ func (l *Log) Outcome(c Context, attempt string, a mde.MachineAction, result mde
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	comment, had := l.comment[attempt]
-	r.Comment = comment
+	p, had := l.pending[attempt]
+	r.Comment = p.comment
 	if err := l.writeLocked(r); err != nil {
 		return fmt.Errorf("%w (the cancel of %s was sent; result %s): %w", ErrOutcomeUnrecorded, a.ID, r.Result, err)
 	}
 	if had {
-		delete(l.comment, attempt)
+		delete(l.pending, attempt)
 	}
 	return nil
+}
+
+// ErrStoppedBeforeAnswer is the error recorded by Settle for a cancel
+// still waiting for its answer when the tool stopped.
+var ErrStoppedBeforeAnswer = errors.New("mdeactions stopped before the API answered this cancel: it may or may not have been applied; look at the action (mdeactions list --filter 'status:all') before cancelling it again")
+
+// InFlight is the number of cancels whose intent is written and whose
+// outcome is not.
+func (l *Log) InFlight() int {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.pending)
+}
+
+// Settle is called as the tool stops: it waits up to wait for the cancels
+// in flight to end (their outcome written), then writes an outcome with
+// result unknown (ErrStoppedBeforeAnswer) for each one still in flight, so
+// that no intent is left without an outcome. It returns how many it
+// recorded so. A later Outcome for one of them writes a second outcome
+// line, the real one, if the Log is still open.
+func (l *Log) Settle(wait time.Duration) (int, error) {
+	if l == nil {
+		return 0, nil
+	}
+	deadline := time.Now().Add(wait)
+	for l.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(min(20*time.Millisecond, time.Until(deadline)))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	var errs []error
+	for attempt, p := range l.pending {
+		r := base(p.ctx, EventOutcome, attempt, p.action)
+		r.Comment, r.Result, r.Error = p.comment, ResultUnknown, ErrStoppedBeforeAnswer.Error()
+		if err := l.writeLocked(r); err != nil {
+			errs = append(errs, fmt.Errorf("%w (the cancel of %s): %w", ErrOutcomeUnrecorded, p.action.ID, err))
+			continue
+		}
+		delete(l.pending, attempt)
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 func base(c Context, event, attempt string, a mde.MachineAction) Record {
@@ -476,4 +529,22 @@ func (w *wrapped) Cancel(ctx context.Context, id, comment string) (mde.MachineAc
 		return result, errors.Join(callErr, err)
 	}
 	return result, callErr
+}
+
+// Shutdown settles l as the tool stops (see Settle), waiting up to wait,
+// and tells w what it did in plain words. A nil l does nothing.
+func Shutdown(l *Log, wait time.Duration, w io.Writer) {
+	if l == nil {
+		return
+	}
+	if n := l.InFlight(); n > 0 {
+		fmt.Fprintf(w, "mdeactions: waiting up to %s for the API's answer to %d cancel(s)…\n", wait, n)
+	}
+	n, err := l.Settle(wait)
+	if n > 0 {
+		fmt.Fprintf(w, "mdeactions: %d cancel(s) got no answer before exit; recorded as unknown in %s. Look at those actions before cancelling them again.\n", n, l.Path())
+	}
+	if err != nil {
+		fmt.Fprintln(w, "mdeactions:", err)
+	}
 }

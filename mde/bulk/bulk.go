@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -225,6 +224,14 @@ func (j *Job) state() (paused, aborted bool, changed <-chan struct{}) {
 
 func (j *Job) run(ctx context.Context, actions []mde.MachineAction) {
 	defer close(j.events)
+	defer func() {
+		// A bug must not take the process (and the terminal) down with it:
+		// the job ends, and says so.
+		if r := recover(); r != nil {
+			j.emit(ctx, Event{Kind: Finished, Index: -1, Counts: maps.Clone(j.counts),
+				Err: fmt.Errorf("%w: %v; the actions not reported yet may or may not be cancelled: refresh (r) and look before trying again", ErrInternal, r)})
+		}
+	}()
 	devices, dups := plan(actions)
 	for _, it := range dups {
 		j.finish(ctx, Event{Outcome: Duplicate, Action: it.action}, it)
@@ -340,6 +347,9 @@ func (j *Job) cancel(ctx context.Context, it item) (touched bool) {
 	}
 }
 
+// ErrInternal is the error of a job stopped by a bug in the program.
+var ErrInternal = errors.New("bulk: internal error, the bulk cancel stopped")
+
 // isBadRequest reports an API refusal with 400, such as an action already
 // in a final state.
 func isBadRequest(err error) bool {
@@ -351,18 +361,7 @@ func isBadRequest(err error) bool {
 // and been applied: anything but an API answer below 500 or an error that
 // certainly came before sending.
 func mayHaveApplied(err error) bool {
-	if e, ok := mde.AsAPIError(err); ok {
-		return e.StatusCode >= 500
-	}
-	var dns *net.DNSError
-	var op *net.OpError
-	switch {
-	case errors.Is(err, mde.ErrReadOnly), errors.Is(err, mde.ErrToken), errors.Is(err, audit.ErrAuditUnavailable), errors.As(err, &dns):
-		return false
-	case errors.As(err, &op) && op.Op == "dial":
-		return false
-	}
-	return true
+	return !errors.Is(err, audit.ErrAuditUnavailable) && mde.OutcomeUnknown(err)
 }
 
 // reread learns what became of a cancel whose outcome is unknown, with one

@@ -56,6 +56,10 @@ type Options struct {
 	Observe func(endpoint, id string, status int, at time.Time)
 
 	ContextBase string // base of "@odata.context"; "" => "https://api.security.microsoft.com"
+
+	// Faults are injected into the answers from the start (see Fault;
+	// AddFault adds more later).
+	Faults []Fault
 }
 
 // Simulator is an http.Handler serving the machine-actions API. It is safe
@@ -70,6 +74,8 @@ type Simulator struct {
 	limiters    map[string]*limiter // nil: no limits
 	requests    map[string]*atomic.Int64
 	throttled   map[string]*atomic.Int64
+
+	faults faults
 
 	mu        sync.Mutex
 	entries   []*entry          // newest first: creation desc, then id
@@ -97,6 +103,9 @@ func New(opts Options) *Simulator {
 		requests:    map[string]*atomic.Int64{},
 		throttled:   map[string]*atomic.Int64{},
 		byID:        map[string]*entry{},
+	}
+	for _, f := range opts.Faults {
+		s.AddFault(f)
 	}
 	if s.clock == nil {
 		s.clock = realClock{}
@@ -245,6 +254,19 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if endpoint != "" {
 		s.requests[endpoint].Add(1)
 	}
+	if f, ok := s.faults.pick(endpoint); ok {
+		s.serveFault(w, r, f, func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, endpoint, id) })
+		return
+	}
+	s.serve(w, r, endpoint, id)
+}
+
+// serve answers a request as the API does.
+func (s *Simulator) serve(w http.ResponseWriter, r *http.Request, endpoint, id string) {
+	if token := bearer(r); token != "" && s.faults.isExpired(token) {
+		writeError(w, newError(http.StatusUnauthorized, "Unauthorized", "The token has expired."))
+		return
+	}
 	principal, err := s.authenticate(r)
 	if err != nil {
 		writeError(w, err)
@@ -286,6 +308,9 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets a fault hijack the connection underneath.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
