@@ -94,7 +94,7 @@ func TestCancelsAreAuditedAndFailClosed(t *testing.T) {
 	intent, outcome := records[0], records[1]
 	if intent.Event != "intent" || outcome.Event != "outcome" || intent.Attempt != outcome.Attempt ||
 		intent.Device != open[0].ComputerDNSName || intent.Type != string(open[0].Type) || intent.Actor != "responder@contoso.com" ||
-		outcome.Status != "Cancelled" || outcome.Result != "cancelled" {
+		outcome.Status != "Cancelled" || outcome.Result != "cancelled" || outcome.HTTPStatus != 200 {
 		t.Fatalf("records: %+v", records)
 	}
 

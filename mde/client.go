@@ -236,6 +236,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 			return nil, err
 		}
 	}
+	if a, ok := ctx.Value(answerKey{}).(*Answer); ok {
+		a.Status = resp.StatusCode
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer closeBody(resp)
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -412,4 +415,17 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Answer is what a caller may learn of a call's HTTP answer (see WithAnswer).
+type Answer struct {
+	Status int // the HTTP status of the last answer; 0 if none came
+}
+
+type answerKey struct{}
+
+// WithAnswer returns a context under which the client notes the HTTP
+// status of its answer in a (the audit trail records it for each cancel).
+func WithAnswer(ctx context.Context, a *Answer) context.Context {
+	return context.WithValue(ctx, answerKey{}, a)
 }

@@ -97,7 +97,7 @@ type Record struct {
 	MachineID string    `json:"machineId,omitempty"`
 	Comment   string    `json:"comment,omitempty"`
 	// outcome only:
-	HTTPStatus int    `json:"httpStatus,omitempty"` // from an *mde.APIError; 0 when the API gave no error status
+	HTTPStatus int    `json:"httpStatus,omitempty"` // the answer's HTTP status; 0 when no answer came
 	Status     string `json:"status,omitempty"`     // resulting action status (e.g. "Cancelled"), or "" when unknown
 	Result     string `json:"result,omitempty"`     // "cancelled", "refused", "failed", "unknown", "not-sent"
 	Error      string `json:"error,omitempty"`      // plain error text, cleaned of control characters, never a token
@@ -285,6 +285,12 @@ func (l *Log) Intent(c Context, a mde.MachineAction, comment string) (attempt st
 // is repeated when this Log wrote it. An error wraps ErrOutcomeUnrecorded
 // (never ErrAuditUnavailable: the cancel was sent).
 func (l *Log) Outcome(c Context, attempt string, a mde.MachineAction, result mde.MachineAction, callErr error) error {
+	return l.outcome(c, attempt, a, result, callErr, 0)
+}
+
+// outcome is Outcome with the HTTP status of the answer, when known (0:
+// not known; an *mde.APIError's status wins).
+func (l *Log) outcome(c Context, attempt string, a mde.MachineAction, result mde.MachineAction, callErr error, status int) error {
 	if l == nil {
 		return fmt.Errorf("%w: no audit log is open", ErrOutcomeUnrecorded)
 	}
@@ -299,6 +305,7 @@ func (l *Log) Outcome(c Context, attempt string, a mde.MachineAction, result mde
 		r.Status = string(result.Status)
 	}
 	r.Result = classify(result, callErr)
+	r.HTTPStatus = status
 	if e, ok := mde.AsAPIError(callErr); ok {
 		r.HTTPStatus = e.StatusCode
 		r.RequestID = e.Target
@@ -524,8 +531,9 @@ func (w *wrapped) Cancel(ctx context.Context, id, comment string) (mde.MachineAc
 	if err != nil {
 		return mde.MachineAction{}, err
 	}
-	result, callErr := w.svc.Cancel(ctx, id, comment)
-	if err := w.log.Outcome(w.ctx, attempt, a, result, callErr); err != nil {
+	var ans mde.Answer // the HTTP status, when the client says it
+	result, callErr := w.svc.Cancel(mde.WithAnswer(ctx, &ans), id, comment)
+	if err := w.log.outcome(w.ctx, attempt, a, result, callErr, ans.Status); err != nil {
 		return result, errors.Join(callErr, err)
 	}
 	return result, callErr
