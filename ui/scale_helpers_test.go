@@ -122,6 +122,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	w.bytes += int64(len(p))
 	w.writes++
+
 	w.mu.Unlock()
 	select {
 	case w.notify <- struct{}{}:
@@ -259,9 +260,11 @@ func sameAges(actions []mde.MachineAction) []mde.MachineAction {
 func measureKeyBytes(tb testing.TB, actions []mde.MachineAction) keyBytes {
 	tb.Helper()
 	acts := sameAges(actions)
-	m := New(Options{Service: &fakeService{actions: acts}, Endpoint: "api.security.microsoft.com"})
+	fake := &fakeService{actions: acts}
+	m := New(Options{Service: fake, Endpoint: "api.security.microsoft.com"})
 	p := startProgram(tb, m, 80, 24)
 	p.waitFirstFrame()
+	waitLists(fake, 1) // the rows come after the list, late on a busy machine
 	var r keyBytes
 	r.init = p.settle(3 * time.Second)
 	page := loadedModel(acts, 80, 24).bodyHeight() - 1 // data rows under the column titles
@@ -279,6 +282,18 @@ func measureKeyBytes(tb testing.TB, actions []mde.MachineAction) keyBytes {
 	return r
 }
 
+// waitLists waits (up to 10 s) until the service was listed n times.
+func waitLists(fake *fakeService, n int) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		fake.mu.Lock()
+		done := fake.lists >= n
+		fake.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
 // idleBytes is what the list writes at w x h while nobody types, for the
 // idle period after its first frame, while it reloads the same data every
 // 100 ms, each answered after 30 ms as over a network. It returns the bytes
@@ -289,6 +304,9 @@ func idleBytes(tb testing.TB, actions []mde.MachineAction, w, h int, idle time.D
 	m := New(Options{Service: slowService{fake, 30 * time.Millisecond}, Endpoint: "127.0.0.1:41371", RefreshEvery: 100 * time.Millisecond})
 	p := startProgram(tb, m, w, h)
 	p.waitFirstFrame()
+	// The first frame says "Loading…"; the rows come after the first list
+	// (late on a busy machine): wait for a reload after it, then for quiet.
+	waitLists(fake, 2)
 	before := p.settle(3 * time.Second)
 	fake.mu.Lock()
 	lists := fake.lists
