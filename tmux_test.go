@@ -73,7 +73,7 @@ func (s *tmuxSession) waitFor(what string, timeout time.Duration, cond func(stri
 	}
 }
 
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "mdeactions")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()

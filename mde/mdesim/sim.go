@@ -38,6 +38,7 @@ var endpoints = []string{EndpointList, EndpointGet, EndpointCancel}
 type Options struct {
 	Seed      int64   // tenant generation seed (same seed and start time => same tenant, byte for byte)
 	Actions   int     // number of actions to generate; 0 => 400; negative => none
+	Open      int     // if > 0, exactly this many of them are open (Pending or InProgress) at start, the rest finished; Actions below Open is raised to Open
 	Devices   int     // number of devices; 0 => 80
 	Clock     Clock   // nil => real time
 	Limits    []Limit // per endpoint budgets; nil => DefaultLimits()
@@ -129,8 +130,12 @@ func New(opts Options) *Simulator {
 	if n == 0 {
 		n = 400
 	}
+	open := -1 // the usual shares
+	if opts.Open > 0 {
+		n, open = max(n, opts.Open), opts.Open
+	}
 	devices := cmp.Or(opts.Devices, 80)
-	for _, e := range generateTenant(opts.Seed, max(n, 0), devices, s.now()) {
+	for _, e := range generateTenant(opts.Seed, max(n, 0), devices, open, s.now()) {
 		s.entries = append(s.entries, e)
 		s.byID[strings.ToLower(e.action.ID)] = e
 		s.nextEvent = earliest(s.nextEvent, e.next)

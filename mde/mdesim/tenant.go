@@ -162,8 +162,10 @@ type generator struct {
 	start time.Time
 }
 
-// generateTenant builds n actions on nDevices devices as of start.
-func generateTenant(seed int64, n, nDevices int, start time.Time) []*entry {
+// generateTenant builds n actions on nDevices devices as of start; if
+// open >= 0, exactly open of them are open at start (the planted ones
+// count), else the shares of statusShares decide.
+func generateTenant(seed int64, n, nDevices, open int, start time.Time) []*entry {
 	g := &generator{
 		r:     rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15)),
 		start: start,
@@ -175,12 +177,15 @@ func generateTenant(seed int64, n, nDevices int, start time.Time) []*entry {
 		if len(out) == n {
 			return out
 		}
+		if len(out) == open {
+			break
+		}
 		dev := devices[p.device%len(devices)]
 		out = append(out, g.planted(dev, p))
 	}
 
 	m := n - len(out)
-	statuses := g.statusQuota(m)
+	statuses := g.statusQuota(m, open-len(out))
 	for i := range m {
 		typ := g.pickType()
 		if i < len(mde.ActionTypes) {
@@ -238,16 +243,37 @@ func (g *generator) deviceName() string {
 	}
 }
 
-// statusQuota returns m statuses in the shares of statusShares, shuffled.
-func (g *generator) statusQuota(m int) []mde.ActionStatus {
+// statusQuota returns m statuses in the shares of statusShares, shuffled;
+// if open >= 0, exactly open of them are Pending or InProgress (in their
+// shares) and the others finished (in theirs).
+func (g *generator) statusQuota(m, open int) []mde.ActionStatus {
 	var out []mde.ActionStatus
-	for _, s := range statusShares {
-		for range m * s.share / 100 {
-			out = append(out, s.status)
+	// fill appends n statuses among those keep accepts, in their shares,
+	// topped up with fallback.
+	fill := func(n int, keep func(mde.ActionStatus) bool, fallback mde.ActionStatus) {
+		total, from := 0, len(out)
+		for _, s := range statusShares {
+			if keep(s.status) {
+				total += s.share
+			}
+		}
+		for _, s := range statusShares {
+			if keep(s.status) {
+				for range n * s.share / total {
+					out = append(out, s.status)
+				}
+			}
+		}
+		for len(out)-from < n {
+			out = append(out, fallback)
 		}
 	}
-	for len(out) < m {
-		out = append(out, mde.StatusSucceeded)
+	if open < 0 {
+		fill(m, func(mde.ActionStatus) bool { return true }, mde.StatusSucceeded)
+	} else {
+		open = min(open, m)
+		fill(open, mde.ActionStatus.Open, mde.StatusPending)
+		fill(m-open, func(s mde.ActionStatus) bool { return !s.Open() }, mde.StatusSucceeded)
 	}
 	g.r.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out[:m]

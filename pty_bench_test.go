@@ -1,0 +1,103 @@
+package main
+
+// Benchmarks of issue #6 through the built binary in a real pty at 80x24
+// (pty_test.go has the harness). make bench prints them in BENCHMARKS.md.
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkPTYStartup is the time from starting `mdeactions --demo` to its
+// first output holding a row, with no reply to any terminal query; one
+// launch per iteration, the median reported.
+func BenchmarkPTYStartup(b *testing.B) {
+	bin := buildBinary(b)
+	var took []time.Duration
+	for b.Loop() {
+		p := startPTY(b, bin, ptyEnv(b), "--demo")
+		took = append(took, p.waitRows(10*time.Second))
+		p.quit()
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2])/float64(time.Millisecond), "ms/first-rows")
+}
+
+// BenchmarkPTYDemo counts the bytes of `--demo` in a pty: idle for 3 s
+// after the first screen settles (within the 30 s of the automatic
+// refresh), then 30 cursor-downs and 6 page-downs.
+func BenchmarkPTYDemo(b *testing.B) {
+	benchPTY(b, "")
+}
+
+// BenchmarkPTYASCII is BenchmarkPTYDemo on a simulator tenant of 2,000
+// open actions whose texts are all ASCII.
+func BenchmarkPTYASCII(b *testing.B) {
+	benchPTY(b, openSim(b, 2_000, true).URL)
+}
+
+// benchPTY runs the demo, or the binary against the simulator at simURL.
+func benchPTY(b *testing.B, simURL string) {
+	bin := buildBinary(b)
+	var r ptyFigures
+	for b.Loop() {
+		if simURL == "" {
+			r = runPTYDemo(b, bin, 3*time.Second, 30, 6)
+		} else {
+			env, args := simArgs(b, simURL)
+			r = runPTY(b, bin, env, 3*time.Second, 30, 6, args...)
+		}
+	}
+	mean := 0.0
+	for _, d := range r.down {
+		mean += float64(d) / float64(len(r.down))
+	}
+	b.ReportMetric(float64(maxInt(r.down)), "max-B/down")
+	b.ReportMetric(mean, "B/down")
+	b.ReportMetric(float64(maxInt(r.pgdn)), "max-B/pgdown")
+	b.ReportMetric(float64(r.idle)/r.idleFor.Seconds(), "idle-B/s")
+	b.ReportMetric(float64(r.firstFrame), "B/first-frame")
+}
+
+// BenchmarkPeakRSS100k is the peak memory (VmHWM) of the binary listing
+// 100,000 open actions from a simulator in this process (whose memory is
+// not counted), read once the header shows all of them.
+func BenchmarkPeakRSS100k(b *testing.B) {
+	const n = 100_000
+	bin := buildBinary(b)
+	srv := openSim(b, n, false)
+	var mb float64
+	for b.Loop() {
+		env, args := simArgs(b, srv.URL)
+		p := startPTY(b, bin, env, args...)
+		p.waitText(fmt.Sprintf("%d actions", n), 2*time.Minute)
+		mb = vmHWM(b, p.cmd.Process.Pid)
+		p.quit()
+	}
+	b.ReportMetric(mb, "MB-VmHWM")
+}
+
+// vmHWM reads a process's peak resident set size, in MiB.
+func vmHWM(tb testing.TB, pid int) float64 {
+	tb.Helper()
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Skipf("no /proc here: %v", err)
+	}
+	for _, l := range strings.Split(string(st), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return kb / 1024
+		}
+	}
+	tb.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
+}
