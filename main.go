@@ -1426,18 +1426,25 @@ type auditedService struct {
 	log     *audit.Log
 	context func() audit.Context
 	mu      sync.Mutex
-	seen    map[string]mde.MachineAction
+	seen    map[string]seenAction
+}
+
+// seenAction is what the audit record names of an action listed earlier:
+// only that, so that 100,000 listed actions are not all kept twice.
+type seenAction struct {
+	typ               mde.ActionType
+	device, machineID string
 }
 
 func newAuditedService(c *mde.Client, l *audit.Log, ctx func() audit.Context) *auditedService {
-	return &auditedService{Client: c, log: l, context: ctx, seen: map[string]mde.MachineAction{}}
+	return &auditedService{Client: c, log: l, context: ctx, seen: map[string]seenAction{}}
 }
 
 func (s *auditedService) List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error) {
 	actions, err := s.Client.List(ctx, q)
 	s.mu.Lock()
 	for _, a := range actions {
-		s.seen[a.ID] = a
+		s.seen[a.ID] = seenAction{a.Type, a.ComputerDNSName, a.MachineID}
 	}
 	s.mu.Unlock()
 	return actions, err
@@ -1447,7 +1454,8 @@ func (s *auditedService) Cancel(ctx context.Context, id, comment string) (mde.Ma
 	lookup := func(id string) mde.MachineAction {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.seen[id]
+		v := s.seen[id]
+		return mde.MachineAction{ID: id, Type: v.typ, ComputerDNSName: v.device, MachineID: v.machineID}
 	}
 	return audit.Wrap(s.Client, s.log, s.context(), lookup).Cancel(ctx, id, comment)
 }

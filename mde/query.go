@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,12 +132,25 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 		seen  = map[string]bool{}
 	)
 	var pageFirst, lastFirst string // id of the first row of this and the previous page
+	in := interner{}
+	pageBuf := make([]MachineAction, 0, min(top, 1024)) // reused by every page
 	add := func(a MachineAction) {
 		if pageFirst == "" {
 			pageFirst = a.ID
 		}
 		if q.Max == 0 || len(out) < q.Max {
+			in.action(&a)
 			out = append(out, a)
+		}
+	}
+	// The first page's @odata.count sizes the list once: a tenant of
+	// 100,000 actions is not copied through ever larger arrays.
+	grow := func(count int) {
+		if q.Max > 0 {
+			count = min(count, q.Max)
+		}
+		if count > cap(out) && count <= maxPrealloc {
+			out = slices.Grow(out, count-len(out))
 		}
 	}
 	for pages := 0; ; pages++ {
@@ -159,7 +173,7 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 		lastFirst, pageFirst = pageFirst, ""
 		var p pageInfo
 		err := c.idempotent(ctx, "GET "+u.EscapedPath(), func(ctx context.Context) (err error) {
-			p, err = c.page(ctx, u, add)
+			p, err = c.page(ctx, u, &pageBuf, add, grow)
 			return err
 		})
 		if err != nil {
@@ -233,21 +247,51 @@ type pageInfo struct {
 
 // page fetches one list answer and, once all of it was read, hands each
 // action to add (a page cut short adds nothing, so it can be tried again).
-func (c *Client) page(ctx context.Context, u *url.URL, add func(MachineAction)) (pageInfo, error) {
+func (c *Client) page(ctx context.Context, u *url.URL, buf *[]MachineAction, add func(MachineAction), grow func(count int)) (pageInfo, error) {
 	resp, err := c.send(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return pageInfo{}, err
 	}
 	defer closeBody(resp)
-	var rows []MachineAction
+	rows := (*buf)[:0] // one page's rows: added only once the page is whole
 	p, err := readPage(newCapReader(resp.Body, c.maxListBody), func(a MachineAction) { rows = append(rows, a) })
+	*buf = rows[:0]
 	if err != nil {
 		return pageInfo{}, fmt.Errorf("mde: GET %s: %w: reading the list: %w", u.EscapedPath(), ErrBadAnswer, err)
+	}
+	if p.count > 0 {
+		grow(p.count)
 	}
 	for _, a := range rows {
 		add(a)
 	}
 	return p, nil
+}
+
+// maxPrealloc bounds what an @odata.count may make List set aside at once.
+const maxPrealloc = 1_000_000
+
+// interner keeps one copy of the strings that repeat across a list (types,
+// statuses, requestors, devices): a tenant of 100,000 actions holds each
+// device's name once, not once per action.
+type interner map[string]string
+
+func (in interner) str(s *string) {
+	if *s == "" {
+		return
+	}
+	if v, ok := in[*s]; ok {
+		*s = v
+		return
+	}
+	in[*s] = *s
+}
+
+func (in interner) action(a *MachineAction) {
+	for _, s := range []*string{(*string)(&a.Type), (*string)(&a.Status), (*string)(&a.Scope), (*string)(&a.RequestSource),
+		&a.Requestor, &a.MachineID, &a.ComputerDNSName, &a.CancellationRequestor} {
+		in.str(s)
+	}
 }
 
 // readPage streams a list answer, {"value":[...], "@odata.nextLink": ...},

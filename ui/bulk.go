@@ -91,7 +91,7 @@ func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model
 	known := make([]mde.MachineAction, 0, m.table.Len())
 	for _, r := range m.table.Rows() {
 		if r.Src == ti {
-			known = append(known, r.Action)
+			known = append(known, *r.Action)
 		}
 	}
 	return m, startBulkCmd(bc, actions, known, comment)

@@ -51,7 +51,7 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 		var actions []mde.MachineAction
 		for i := 0; i < m.table.Len(); i++ {
 			if r := m.table.Shown(i); r.Marked && !r.Action.Status.Final() && !m.inFlight[r.Action.ID] {
-				actions = append(actions, r.Action)
+				actions = append(actions, *r.Action)
 			}
 		}
 		if len(actions) == 0 {
@@ -74,7 +74,7 @@ func (m Model) startCancel() (tea.Model, tea.Cmd) {
 		m.msg = footerMsg{footInfo, "Nothing selected: there is no action to cancel."}
 		return m, nil
 	}
-	a := r.Action
+	a := *r.Action
 	if why := m.tenantRefuses([]mde.MachineAction{a}); why != "" {
 		m.msg = footerMsg{footErr, why}
 		return m, nil
@@ -210,7 +210,7 @@ func (m Model) verifyCmd(a mde.MachineAction) tea.Cmd {
 	ti, _ := m.owner(a.ID)
 	for _, r := range m.table.Rows() {
 		if r.Action.MachineID == a.MachineID && r.Action.ID != a.ID && r.Src == ti {
-			before[r.Action.ID] = r.Action
+			before[r.Action.ID] = *r.Action
 		}
 	}
 	if len(before) == 0 {

@@ -442,8 +442,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 				} else if t := flagText(r); t != "" {
 					m.msg = footerMsg{footInfo, t}
 				}
-				m.detail = detail.New(m.ctx, r.Action)
-				m.detail.SetAction(r.Action, r.Busy)
+				m.detail = detail.New(m.ctx, *r.Action)
+				m.detail.SetAction(*r.Action, r.Busy)
 				m.view = viewDetail
 				m.layout()
 			}

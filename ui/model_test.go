@@ -223,7 +223,7 @@ func (h *harness) selected() mde.MachineAction {
 	if !ok {
 		h.t.Fatal("no row selected")
 	}
-	return r.Action
+	return *r.Action
 }
 
 func TestListShowsOpenActionsOldestFirst(t *testing.T) {

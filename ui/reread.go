@@ -66,7 +66,10 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 		delete(m.drafts, msg.id)
 		a := msg.action
 		m.known[a.ID] = a
-		m.updateRow(msg.id, func(r *actiontable.Row) { *r = actiontable.NewRow(a) })
+		m.updateRow(msg.id, func(r *actiontable.Row) {
+			r.SetAction(a)
+			r.Busy, r.Marked = false, false
+		})
 		if m.view == viewDetail && m.detail.ID() == msg.id {
 			m.detail.SetAction(a, false)
 		}
@@ -80,9 +83,8 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 	default:
 		a := msg.action
 		m.updateRow(msg.id, func(r *actiontable.Row) {
-			marked := r.Marked
-			*r = actiontable.NewRow(a)
-			r.Marked = marked
+			r.SetAction(a)
+			r.Busy = false
 		})
 		m.recount()
 		m.msg = footerMsg{footErr, lost + ". Re-reading shows it is " + format.Status(a.Status) + ": the cancel was not applied. Your comment is kept: press c to try again."}

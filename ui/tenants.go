@@ -161,7 +161,8 @@ func (m *Model) rebuild() {
 	for ti := range m.tenants {
 		t := &m.tenants[ti]
 		t.dups, t.dupOf = 0, -1
-		for _, a := range t.actions {
+		for ai := range t.actions {
+			a := &t.actions[ai]
 			if from != nil {
 				// Two profiles can reach one tenant (another app, or
 				// the tenant by domain and by id): an action is shown
@@ -173,14 +174,14 @@ func (m *Model) rebuild() {
 				}
 				from[a.ID] = ti
 			}
+			r := actiontable.NewRowOf(&t.actions[ai]) // no copy of the action
 			if k, ok := m.known[a.ID]; ok {
 				if k.LastUpdateDateTimeUtc.After(a.LastUpdateDateTimeUtc.Time) {
-					a = k // the list is older than what the cancel returned
+					r = actiontable.NewRow(k) // the list is older than what the cancel returned
 				} else {
 					delete(m.known, a.ID)
 				}
 			}
-			r := actiontable.NewRow(a)
 			r.Busy = m.inFlight[a.ID]
 			r.Marked = m.marked[a.ID]
 			if m.multi() {
@@ -201,7 +202,7 @@ func (m *Model) rebuild() {
 	if m.view == viewDetail {
 		for _, r := range rows {
 			if r.Action.ID == m.detail.ID() {
-				m.detail.SetAction(r.Action, r.Busy)
+				m.detail.SetAction(*r.Action, r.Busy)
 			}
 		}
 	}

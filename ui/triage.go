@@ -67,7 +67,7 @@ func (m *Model) flag() {
 	open := map[key]int{}
 	for _, r := range m.table.Rows() {
 		if r.Action.Status.Open() {
-			open[key{deviceKey(r.Action), r.Action.Type}]++
+			open[key{deviceKey(*r.Action), r.Action.Type}]++
 		}
 	}
 	m.table.Each(func(r *actiontable.Row) {
@@ -75,7 +75,7 @@ func (m *Model) flag() {
 		r.Flag = ' '
 		switch {
 		case !a.Status.Open():
-		case open[key{deviceKey(a), a.Type}] > 1:
+		case open[key{deviceKey(*a), a.Type}] > 1:
 			r.Flag = 'D'
 		case a.Type == mde.TypeLiveResponse:
 			r.Flag = 'L'
@@ -87,9 +87,9 @@ func (m *Model) flag() {
 func flagText(r actiontable.Row) string {
 	switch r.Flag {
 	case 'D':
-		return "D: another open " + textsafe.Clean(string(r.Action.Type)) + " is on " + format.Device(r.Action) + " (a duplicate)."
+		return "D: another open " + textsafe.Clean(string(r.Action.Type)) + " is on " + format.Device(*r.Action) + " (a duplicate)."
 	case 'L':
-		return "L: this open live response blocks new live response sessions on " + format.Device(r.Action) + "."
+		return "L: this open live response blocks new live response sessions on " + format.Device(*r.Action) + "."
 	}
 	return ""
 }

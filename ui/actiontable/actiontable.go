@@ -18,7 +18,10 @@ import (
 
 // Row is one action as the table shows it. Text fields are already cleaned.
 type Row struct {
-	Action mde.MachineAction
+	// Action points at the action (into the list it came from: a tenant
+	// of 100,000 actions is not held twice). Never nil in a row made by
+	// NewRow or NewRowOf; nothing writes through it.
+	Action *mde.MachineAction
 	// Tenant is the profile the action was read through (the all-profiles
 	// view); Src is that tenant's index in the caller's list.
 	Tenant    string
@@ -37,12 +40,17 @@ type Row struct {
 	Flag rune
 }
 
-// NewRow builds a row from an action, cleaning every string once.
-func NewRow(a mde.MachineAction) Row {
+// NewRow builds a row from (a copy of) an action, cleaning every string
+// once.
+func NewRow(a mde.MachineAction) Row { return NewRowOf(&a) }
+
+// NewRowOf builds a row that points at the action, cleaning every string
+// once. The caller does not change *a afterwards.
+func NewRowOf(a *mde.MachineAction) Row {
 	return Row{
 		Action:    a,
 		TypeLabel: format.TypeLabel(a.Type),
-		Device:    format.Device(a),
+		Device:    format.Device(*a),
 		Requestor: textsafe.Clean(a.Requestor),
 		Comment:   textsafe.Clean(a.RequestorComment),
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/textsafe"
@@ -78,7 +79,7 @@ func newEntry(r *actiontable.Row, i int) entry {
 // appendEntry appends the row's haystack to buf, fills e (but hay and row)
 // with offsets relative to base, and returns buf.
 func appendEntry(buf []byte, r *actiontable.Row, e *entry, base int) []byte {
-	a := &r.Action
+	a := r.Action
 	fields := [numFields]string{
 		r.TypeLabel, format.Status(a.Status), r.Device, r.Requestor, r.Comment, textsafe.Clean(a.ID), r.Tenant,
 	}
@@ -220,6 +221,25 @@ func NewIndex(rows []actiontable.Row) *Index { return NewIndexOrdered(rows, Orde
 // NewIndexOrdered is NewIndex in the order o, sorting once.
 func NewIndexOrdered(rows []actiontable.Row, o Order) *Index {
 	ix := &Index{rows: rows, entries: make([]entry, len(rows)), pos: make([]int32, len(rows))}
+	if o.Column == ColAge {
+		// Ordered by time (the default), no text is compared: sort first
+		// and write the text once, in its final order (at 100,000 rows a
+		// second copy would be 15 MB more at the peak of every load).
+		for i := range rows {
+			e := &ix.entries[i]
+			e.row, e.created = int32(i), unknownTime
+			if c := rows[i].Action.CreationDateTimeUtc; !c.IsZero() {
+				e.created = c.UnixNano()
+			} else {
+				e.missing = 1 << ColAge
+			}
+		}
+		ix.sortEntries(o)
+		ix.layoutWith(func(buf []byte, e *entry) []byte {
+			return appendEntry(buf, &ix.rows[e.row], e, len(buf))
+		})
+		return ix
+	}
 	buf := make([]byte, 0, textSize(rows))
 	starts := make([]int, len(rows)+1)
 	for i := range rows {
@@ -228,13 +248,18 @@ func NewIndexOrdered(rows []actiontable.Row, o Order) *Index {
 		ix.entries[i].row = int32(i)
 	}
 	starts[len(rows)] = len(buf)
-	all := string(buf)
+	all := freeze(buf)
 	for i := range ix.entries {
 		ix.entries[i].hay = all[starts[i]:starts[i+1]]
 	}
 	ix.SetOrder(o)
 	return ix
 }
+
+// freeze makes the text of buf a string without copying it (as
+// strings.Builder does): at 100,000 rows a copy is 15 MB more at the peak
+// of every load. buf must not be written to afterwards.
+func freeze(buf []byte) string { return unsafe.String(unsafe.SliceData(buf), len(buf)) }
 
 // textSize guesses the bytes of all haystacks (lower-casing rarely changes
 // a length), for one allocation.
@@ -261,12 +286,19 @@ func (ix *Index) Order() Order { return ix.order }
 // the same rules as Sort: ties by creation time (oldest first), then by row
 // number.
 func (ix *Index) SetOrder(o Order) {
+	ix.sortEntries(o)
+	ix.layout()
+}
+
+// sortEntries puts the entries in the order o, in place (a second array of
+// 100,000 entries would only raise the peak memory of every load).
+func (ix *Index) sortEntries(o Order) {
 	ix.order = o
-	perm := make([]int32, len(ix.entries))
+	es := ix.entries
+	perm := make([]int32, len(es)) // sorting indexes moves 4 bytes, not an entry
 	for k := range perm {
 		perm[k] = int32(k)
 	}
-	es := ix.entries
 	slices.SortFunc(perm, func(a, b int32) int {
 		ea, eb := &es[a], &es[b]
 		if c := compareEntries(ea, eb, o); c != 0 {
@@ -274,24 +306,40 @@ func (ix *Index) SetOrder(o Order) {
 		}
 		return int(ea.row) - int(eb.row)
 	})
-	sorted := make([]entry, len(es))
-	for k, p := range perm {
-		sorted[k] = es[p]
-		ix.pos[sorted[k].row] = int32(k)
+	// Apply the permutation in place, cycle by cycle: entry perm[k] goes
+	// to place k.
+	for k := range perm {
+		if perm[k] < 0 {
+			continue
+		}
+		tmp, dst := es[k], k
+		for {
+			src := int(perm[dst])
+			perm[dst] = -1
+			if src == k {
+				es[dst] = tmp
+				break
+			}
+			es[dst] = es[src]
+			dst = src
+		}
 	}
-	ix.entries = sorted
-	ix.layout()
+	for k := range es {
+		ix.pos[es[k].row] = int32(k)
+	}
 }
 
 // layout writes the arrays a keystroke reads, in the current order. It
 // forgets the past searches, whose places in entries may be stale.
 func (ix *Index) layout() {
+	ix.layoutWith(func(buf []byte, e *entry) []byte { return append(buf, e.hay...) })
+}
+
+// layoutWith is layout with the text of each entry written by put: from
+// the entry's hay, or made anew from its row.
+func (ix *Index) layoutWith(put func(buf []byte, e *entry) []byte) {
 	n := len(ix.entries)
-	size := n
-	for k := range ix.entries {
-		size += len(ix.entries[k].hay)
-	}
-	buf := make([]byte, 0, size)
+	buf := make([]byte, 0, textSize(ix.rows)+n)
 	if len(ix.off) != n+1 {
 		ix.off = make([]uint32, n+1)
 		ix.sigs = make([]uint64, n)
@@ -302,15 +350,14 @@ func (ix *Index) layout() {
 	for k := range ix.entries {
 		e := &ix.entries[k]
 		ix.off[k] = uint32(len(buf))
-		buf = append(buf, e.hay...)
+		buf = put(buf, e)
 		buf = append(buf, '\n')
-		ix.sigs[k] = signature(e.hay)
 		ix.hots[k] = e.hot
 		ix.ends[k] = e.ends
 		ix.rowOf[k] = e.row
 	}
 	ix.off[n] = uint32(len(buf))
-	ix.text = string(buf)
+	ix.text = freeze(buf)
 	ix.freq = [256]uint32{}
 	step := max(len(ix.text)/(1<<20), 1) // a 1 MB sample is enough
 	for i := 0; i < len(ix.text); i += step {
@@ -318,6 +365,7 @@ func (ix *Index) layout() {
 	}
 	for k := range ix.entries {
 		ix.entries[k].hay = ix.hay(k)
+		ix.sigs[k] = signature(ix.entries[k].hay)
 	}
 	ix.dirty = false
 	ix.forget()

@@ -110,7 +110,7 @@ func Sort(rows []actiontable.Row, idx []int, o Order) {
 		buf = appendEntry(buf, &rows[i], &es[len(es)-1], len(buf))
 	}
 	starts = append(starts, len(buf))
-	all := string(buf)
+	all := freeze(buf)
 	for k := range es {
 		es[k].hay = all[starts[k]:starts[k+1]]
 	}
