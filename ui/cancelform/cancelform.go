@@ -281,4 +281,3 @@ func (m Model) describe() (title, about, question string) {
 		strings.Join(parts, ", "),
 		fmt.Sprintf("Cancel these %d actions?", n)
 }
-
