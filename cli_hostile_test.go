@@ -68,3 +68,10 @@ func TestCLIOutputsAreTerminalSafe(t *testing.T) {
 	reliability.Record(t, reliability.Row{Area: "hostile input", Fault: "OSC 52, OSC 8, 8-bit CSI, DCS and bidi in every field, printed by `list` (table, csv, json), `cancel` and `audit` (table, json)",
 		Outcome: "table and csv cleaned; JSON escapes C1 and bidi as \\uXXXX, so the data is exact and the terminal untouched", Terminal: "clean"})
 }
+
+func TestSimFaultFlag(t *testing.T) {
+	_, err := runCmdArgs(t, "sim", "--listen", "127.0.0.1:0", "--fault", "lost-answer,on=cancel", "--fault", "boom")
+	if err == nil || !strings.Contains(err.Error(), "--fault") || !strings.Contains(err.Error(), `unknown kind "boom"`) {
+		t.Fatalf("a bad --fault must be refused in plain words before serving: %v", err)
+	}
+}

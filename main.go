@@ -380,6 +380,11 @@ func newCancelCmd(f *flags) *cobra.Command {
 					if ev.Err != nil {
 						fmt.Fprintf(cmd.ErrOrStderr(), "mdeactions: throttled by the API; resuming at %s\n", ev.Until.Local().Format("15:04:05"))
 					}
+				case bulk.Finished:
+					if ev.Err != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions:", textsafe.Clean(ev.Err.Error()))
+						failed++
+					}
 				case bulk.Verified:
 					for _, c := range ev.Changes {
 						fmt.Fprintf(cmd.ErrOrStderr(), "mdeactions: also changed on %s: %s %s -> %s\n", format.Device(c.After),
