@@ -74,6 +74,12 @@ func TestSignalContext(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("SIGHUP did not cancel the context")
 	}
+	// A terminal that goes away sends a second SIGHUP: it must not end the
+	// process before the clean-up (this test would die here).
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
 	err := Explain(ctx, errors.New("program was killed"))
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGHUP") || Stopped(ctx) == nil {
 		t.Fatalf("Explain = %v", err)
