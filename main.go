@@ -331,18 +331,25 @@ func newListCmd(f *flags) *cobra.Command {
 func writeActions(w io.Writer, output string, actions []mde.MachineAction, now time.Time) error {
 	switch output {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
 		if actions == nil {
 			actions = []mde.MachineAction{}
 		}
-		return enc.Encode(actions)
+		b, err := json.MarshalIndent(actions, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(textsafe.JSON(b), '\n')) // C1 and bidi controls escaped, data unchanged
+		return err
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"id", "type", "status", "computerDnsName", "machineId", "requestor", "requestorComment", "creationDateTimeUtc", "lastUpdateDateTimeUtc"})
 		for _, a := range actions {
-			_ = cw.Write([]string{a.ID, string(a.Type), string(a.Status), a.ComputerDNSName, a.MachineID, a.Requestor, a.RequestorComment,
-				stamp(a.CreationDateTimeUtc), stamp(a.LastUpdateDateTimeUtc)})
+			row := []string{a.ID, string(a.Type), string(a.Status), a.ComputerDNSName, a.MachineID, a.Requestor, a.RequestorComment,
+				stamp(a.CreationDateTimeUtc), stamp(a.LastUpdateDateTimeUtc)}
+			for i := range row {
+				row[i] = textsafe.Clean(row[i]) // a spreadsheet or a terminal reads it
+			}
+			_ = cw.Write(row)
 		}
 		cw.Flush()
 		return cw.Error()
@@ -425,6 +432,11 @@ func newCancelCmd(f *flags) *cobra.Command {
 				case bulk.Waiting:
 					if ev.Err != nil {
 						fmt.Fprintf(cmd.ErrOrStderr(), "mdeactions: throttled by the API; resuming at %s\n", ev.Until.Local().Format("15:04:05"))
+					}
+				case bulk.Finished:
+					if ev.Err != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions:", textsafe.Clean(ev.Err.Error()))
+						failed++
 					}
 				case bulk.Verified:
 					for _, c := range ev.Changes {
@@ -511,11 +523,12 @@ func newAuditCmd(f *flags) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(out)
 				for _, r := range records {
-					if err := enc.Encode(r); err != nil {
+					b, err := json.Marshal(r)
+					if err != nil {
 						return err
 					}
+					fmt.Fprintf(out, "%s\n", textsafe.JSON(b))
 				}
 			} else {
 				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)

@@ -131,13 +131,8 @@ func TestTmuxSIGTERMWithCancelInFlight(t *testing.T) {
 	s.text(cmdline)
 	s.keys("Enter")
 	s.waitFor("the list", 20*time.Second, func(sc string) bool { return strings.Contains(sc, "actions:") && cursorLine(sc) != "" })
-	s.keys("c")
-	s.waitFor("the comment prompt", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "Comment (required") })
 	comment := "tmux sigterm in flight"
-	s.text(comment)
-	s.keys("Enter")
-	s.waitFor("the confirmation", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "[y/N]") })
-	s.keys("y")
+	s.cancelUnderCursor(comment)
 	s.waitFor("the cancel in flight", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "Cancelling") })
 	_ = syscall.Kill(s.programPID(), syscall.SIGTERM)
 	after := s.waitPrompt(cmdline)
@@ -152,9 +147,58 @@ func TestTmuxSIGTERMWithCancelInFlight(t *testing.T) {
 		records[1].Result != audit.ResultUnknown || records[1].Comment != comment || records[1].Attempt != records[0].Attempt {
 		t.Fatalf("want the intent and an unknown outcome with the comment, got %+v", records)
 	}
-	if n := srv.Sim.Requests(mdesim.EndpointCancel); n != 1 {
-		t.Fatalf("the cancel reached the API %d times", n)
+	sent := srv.Sim.Requests(mdesim.EndpointCancel)
+	if sent != 1 {
+		t.Fatalf("the cancel reached the API %d times", sent)
 	}
 	reliability.Record(t, reliability.Row{Area: "process", Fault: "SIGTERM while a cancel waits for an answer that never comes (hang)",
-		Outcome: "terminal restored; the tool waits 5 s, then writes the outcome `unknown` with the comment and says so on stderr; sent once", Terminal: "clean"})
+		Outcome: "terminal restored; the tool waits 5 s, then writes the outcome `unknown` with the comment and says so on stderr; sent once", Terminal: "clean",
+		SentTwice: sent - 1})
+}
+
+// TestTmuxDroppedConnectionWithCancelInFlight closes the terminal itself
+// (the pty goes away, as when an SSH connection drops) while a cancel waits
+// for an answer that never comes: the process still ends on its own, and
+// the audit trail has the cancel's outcome as unknown.
+func TestTmuxDroppedConnectionWithCancelInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real-terminal test")
+	}
+	srv, err := mdesim.Start(mdesim.Options{Seed: 1, NoLimits: true, Faults: []mdesim.Fault{{Kind: mdesim.FaultHang, Endpoint: mdesim.EndpointCancel}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	bin := buildBinary(t)
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	auditFile := filepath.Join(dir, "audit.jsonl")
+	s := newTmux(t)
+	s.text("MDE_TOKEN=tmux-test-token " + bin + " --api-url " + srv.URL + " --token-env MDE_TOKEN --timeout 20s --audit-file " + auditFile + " --log-file " + filepath.Join(dir, "log"))
+	s.keys("Enter")
+	s.waitFor("the list", 20*time.Second, func(sc string) bool { return strings.Contains(sc, "actions:") && cursorLine(sc) != "" })
+	s.cancelUnderCursor("dropped connection in flight")
+	s.waitFor("the cancel in flight", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "Cancelling") })
+	pid := s.programPID()
+	s.run("kill-pane", "-t", s.name) // the terminal goes away: SIGHUP, and the pty is gone
+	deadline := time.Now().Add(15 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatal("the process did not end after its terminal went away")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	records, _, err := audit.ReadAll(auditFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 2 || records[1].Event != audit.EventOutcome || records[1].Result != audit.ResultUnknown || records[1].Comment != "dropped connection in flight" {
+		t.Fatalf("want the intent and an unknown outcome, got %+v", records)
+	}
+	sent := srv.Sim.Requests(mdesim.EndpointCancel)
+	reliability.Record(t, reliability.Row{Area: "process", Fault: "the terminal closes (dropped SSH: SIGHUP and no pty) while a cancel waits for an answer that never comes",
+		Outcome: "the process ends by itself within 15 s; the audit trail has the intent and an outcome `unknown` with the comment", SentTwice: sent - 1})
 }

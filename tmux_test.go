@@ -83,6 +83,18 @@ func buildBinary(t testing.TB) string {
 	return bin
 }
 
+// cancelUnderCursor cancels the action under the cursor through the keys:
+// c, the comment, enter, y.
+func (s *tmuxSession) cancelUnderCursor(comment string) {
+	s.t.Helper()
+	s.keys("c")
+	s.waitFor("the comment prompt", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "Comment (required") })
+	s.text(comment)
+	s.keys("Enter")
+	s.waitFor("the confirmation", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "[y/N]") })
+	s.keys("y")
+}
+
 // cursorLine returns the table row under the cursor.
 func cursorLine(screen string) string {
 	for _, l := range strings.Split(screen, "\n") {
@@ -132,13 +144,8 @@ func TestTmuxCancelFirstPending(t *testing.T) {
 	picked := cursorLine(row)
 	device := strings.Fields(picked[4+12+11:])[0] // the DEVICE column
 
-	s.keys("c")
-	s.waitFor("the comment prompt", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "Comment (required") })
 	comment := "tmux e2e: wrong device"
-	s.text(comment)
-	s.keys("Enter")
-	s.waitFor("the confirmation", 5*time.Second, func(sc string) bool { return strings.Contains(sc, "[y/N]") })
-	s.keys("y")
+	s.cancelUnderCursor(comment)
 	s.waitFor("the row to say Cancelled", 15*time.Second, func(sc string) bool {
 		l := cursorLine(sc)
 		return strings.Contains(l, " Cancelled ") && strings.Contains(l, device)

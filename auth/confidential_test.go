@@ -243,6 +243,7 @@ func TestCertificateFileProblems(t *testing.T) {
 	pkcs8, _ := x509.MarshalPKCS8PrivateKey(rsaKey)
 	// A legacy (RFC 1423) encrypted key, as old openssl versions write: the
 	// deprecated function is the way to make one.
+	//lint:ignore SA1019 the test needs a legacy encrypted key to check that it is refused
 	legacy, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey), []byte("pw"), x509.PEMCipherAES256)
 	if err != nil {
 		t.Fatal(err)

@@ -106,14 +106,6 @@ func (e *SetupError) Error() string {
 	return b.String()
 }
 
-func modeStrings() []string {
-	s := make([]string, len(modes))
-	for i, m := range modes {
-		s[i] = string(m)
-	}
-	return s
-}
-
 // Validate checks the configuration without touching the network or the
 // disk. Problems come back as a *SetupError.
 func (c Config) Validate() error {

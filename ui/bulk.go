@@ -175,6 +175,10 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 				format.TypeName(ev.Action), format.Device(ev.Action)))
 		}
 		m.recount()
+	case bulk.Finished:
+		if ev.Err != nil { // the job stopped early (a bug): say so in the report
+			b.notes = append(b.notes, textsafe.Clean(ev.Err.Error()))
+		}
 	case bulk.Verified:
 		for _, c := range ev.Changes {
 			if m.inFlight[c.After.ID] || m.marked[c.After.ID] {

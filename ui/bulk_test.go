@@ -286,3 +286,27 @@ func TestEmptyResultSaysTheFilterHidesIt(t *testing.T) {
 		t.Fatalf("empty result:\n%s", h.screen())
 	}
 }
+
+// TestBulkStoppedByABugIsReported: a job that ends early with an error
+// (the engine caught a panic) says so in the summary and the report.
+func TestBulkStoppedByABugIsReported(t *testing.T) {
+	h, fb := newBulkHarness(t, 3)
+	h.press("a", "c")
+	h.typeText("x")
+	h.press("enter")
+	h.send(runCmd(h.send(keyPress("y"))))
+	a := fb.actions[0]
+	a.Status = mde.StatusCancelled
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: a.ID, Outcome: bulk.Cancelled, Action: a, Done: 1, Total: 3})
+	h.deliver(fb, bulk.Event{Kind: bulk.Finished, Index: -1, Err: fmt.Errorf("%w: boom\x1b]52;c;AA\x07", bulk.ErrInternal)})
+	close(fb.job.events)
+	h.send(runCmd(nextEventCmd(fb.job)))
+	if h.m.msg.kind != footErr || !strings.Contains(h.m.msg.text, "R shows the report") {
+		t.Fatalf("summary: %q", h.m.msg.text)
+	}
+	h.press("R")
+	s := strings.Join(strings.Fields(h.screen()), " ")
+	if !strings.Contains(s, "internal error, the bulk cancel stopped") || strings.Contains(h.m.View().Content, "\x1b]52") {
+		t.Fatalf("report view:\n%s", h.screen())
+	}
+}

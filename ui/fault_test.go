@@ -20,11 +20,11 @@ func TestCancelWithLostAnswerIsReread(t *testing.T) {
 		applied bool
 		want    string
 	}{
-		{mdesim.Fault{Kind: mdesim.FaultLost}, true, "re-reading shows it went through"},
-		{mdesim.Fault{Kind: mdesim.FaultMalformed}, true, "re-reading shows it went through"},
-		{mdesim.Fault{Kind: mdesim.FaultReset}, false, "the cancel was not applied. Your comment is kept"},
-		{mdesim.Fault{Kind: mdesim.FaultStatus, Status: 503}, false, "the cancel was not applied. Your comment is kept"},
-		{mdesim.Fault{Kind: mdesim.FaultHang}, false, "the cancel was not applied. Your comment is kept"},
+		{mdesim.Fault{Kind: mdesim.FaultLost}, true, "a re-read shows it went through"},
+		{mdesim.Fault{Kind: mdesim.FaultMalformed}, true, "a re-read shows it went through"},
+		{mdesim.Fault{Kind: mdesim.FaultReset}, false, "Not cancelled: the cancel's answer was lost"},
+		{mdesim.Fault{Kind: mdesim.FaultStatus, Status: 503}, false, "Not cancelled: the cancel's answer was lost"},
+		{mdesim.Fault{Kind: mdesim.FaultHang}, false, "Not cancelled: the cancel's answer was lost"},
 	} {
 		t.Run(tc.fault.String(), func(t *testing.T) {
 			f := tc.fault

@@ -127,7 +127,8 @@ func TestUnreadableCancelAnswerSaysItMayHaveWorked(t *testing.T) {
 	h.press("enter", "y")
 	// It may have been applied: the action is re-read (the fake did not
 	// apply it) and the footer says so.
-	if !strings.Contains(h.m.msg.text, "the cancel may have been applied") || !strings.Contains(h.m.msg.text, "Re-reading shows it is Pending: the cancel was not applied") {
+	if !strings.Contains(h.m.msg.text, "Not cancelled: the cancel's answer was lost (the answer could not be read) and a re-read shows") ||
+		!strings.Contains(h.m.msg.text, "still Pending. Your comment is kept") {
 		t.Fatalf("footer = %q", h.m.msg.text)
 	}
 }

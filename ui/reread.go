@@ -3,7 +3,11 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/mdeactions/mdeactions/mde"
@@ -50,17 +54,37 @@ func (m Model) rereadCmd(id, comment string, cause error) tea.Cmd {
 	}
 }
 
+// lostReason says in a few words why a cancel got no sure answer.
+func lostReason(err error) string {
+	var netErr net.Error
+	switch e, isAPI := mde.AsAPIError(err); {
+	case isAPI && e.StatusCode >= 500:
+		return fmt.Sprintf("the Defender API had an error (%d)", e.StatusCode)
+	case isAPI:
+		return fmt.Sprintf("the API answered %d", e.StatusCode)
+	case errors.Is(err, mde.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "timed out: no answer in time"
+	case errors.Is(err, mde.ErrBadAnswer):
+		return "the answer could not be read"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the connection was cut"
+	case errors.As(err, &netErr):
+		return "network error"
+	}
+	return "no readable answer"
+}
+
 func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 	delete(m.inFlight, msg.id)
 	m.setBusy(msg.id, false)
-	lost := "The cancel's answer was lost (" + explain(opCancel, msg.cause, m.opts.ExplainToken) + ")"
+	lost := "the cancel's answer was lost (" + lostReason(msg.cause) + ")"
 	switch {
 	case msg.err != nil || !msg.found:
 		why := "the API does not list it"
 		if msg.err != nil {
-			why = explain(opList, msg.err, m.opts.ExplainToken)
+			why = lostReason(msg.err)
 		}
-		m.msg = footerMsg{footErr, lost + " and re-reading the action failed: " + why + " It may or may not be cancelled: press r and look before pressing c again. Your comment is kept."}
+		m.msg = footerMsg{footErr, "Unknown: " + lost + " and re-reading the action failed (" + why + "). Press r and look before pressing c again; your comment is kept."}
 		return m, nil
 	case msg.action.Status == mde.StatusCancelled:
 		delete(m.drafts, msg.id)
@@ -78,7 +102,7 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 		if a.CancellationRequestor != "" {
 			who = " by " + textsafe.Clean(a.CancellationRequestor)
 		}
-		m.msg = footerMsg{footOK, lost + ", but re-reading shows it went through: " + format.TypeName(a) + " on " + format.Device(a) + " is Cancelled" + who + "."}
+		m.msg = footerMsg{footOK, "Cancelled " + format.TypeName(a) + " on " + format.Device(a) + who + ": " + lost + ", a re-read shows it went through."}
 		return m, m.verifyCmd(a)
 	default:
 		a := msg.action
@@ -87,7 +111,7 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 			r.Busy = false
 		})
 		m.recount()
-		m.msg = footerMsg{footErr, lost + ". Re-reading shows it is " + format.Status(a.Status) + ": the cancel was not applied. Your comment is kept: press c to try again."}
+		m.msg = footerMsg{footErr, "Not cancelled: " + lost + " and a re-read shows " + format.TypeName(a) + " on " + format.Device(a) + " still " + format.Status(a.Status) + ". Your comment is kept: press c to try again."}
 		return m, nil
 	}
 }

@@ -34,6 +34,8 @@ const (
 
 // Fault is one injected fault. It applies to the requests of Endpoint
 // ("" for all) after the first After of them, Times times (0: every time).
+// When several faults are due for one request, the first one added wins
+// (the request still counts for the others' After).
 type Fault struct {
 	Kind     FaultKind
 	Endpoint string        // "list", "get", "cancel" or "" for every endpoint
@@ -166,22 +168,28 @@ func (s *Simulator) Injected(kind FaultKind) int {
 func (fs *faults) pick(endpoint string) (Fault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
+	// Every fault counts every request it could apply to, so that After
+	// means the same whatever other faults there are; the first one due
+	// spoils the request.
+	var chosen *faultState
 	for _, f := range fs.list {
 		if f.Endpoint != "" && f.Endpoint != endpoint {
 			continue
 		}
 		f.seen++
-		if f.seen <= f.After || (f.Times > 0 && f.spoiled >= f.Times) {
-			continue
+		if chosen == nil && f.seen > f.After && (f.Times == 0 || f.spoiled < f.Times) {
+			chosen = f
 		}
-		f.spoiled++
-		if fs.counts == nil {
-			fs.counts = map[FaultKind]int{}
-		}
-		fs.counts[f.Kind]++
-		return f.Fault, true
 	}
-	return Fault{}, false
+	if chosen == nil {
+		return Fault{}, false
+	}
+	chosen.spoiled++
+	if fs.counts == nil {
+		fs.counts = map[FaultKind]int{}
+	}
+	fs.counts[chosen.Kind]++
+	return chosen.Fault, true
 }
 
 func (fs *faults) expire(token string) {

@@ -110,12 +110,19 @@ func areaRank(a string) int {
 	return len(areaOrder)
 }
 
-// Table renders rows as a Markdown table, grouped by area, in the order
-// recorded within an area.
+// Table renders rows as a Markdown table, grouped by area, then by
+// package and test (so that the table does not change with the order in
+// which parallel tests end), then in the order recorded.
 func Table(rows []Row, root string) string {
 	sort.SliceStable(rows, func(i, j int) bool {
 		if a, b := areaRank(rows[i].Area), areaRank(rows[j].Area); a != b {
 			return a < b
+		}
+		if rows[i].Package != rows[j].Package {
+			return rows[i].Package < rows[j].Package
+		}
+		if rows[i].Test != rows[j].Test {
+			return rows[i].Test < rows[j].Test
 		}
 		return rows[i].ordinalKey < rows[j].ordinalKey
 	})

@@ -9,6 +9,7 @@
 package textsafe
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -129,4 +130,44 @@ func isClean(s string) bool {
 		}
 	}
 	return true
+}
+
+// JSON makes JSON text safe to print in a terminal without changing the
+// data it holds: the C1 controls and the bidirectional controls that
+// encoding/json writes as they are (it escapes only C0) become \uXXXX
+// escapes. Such runes only occur inside JSON strings, where the escape
+// means the same rune.
+func JSON(b []byte) []byte {
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if (r >= 0x80 && r <= 0x9f) || isBidi(r) || r == 0x7f {
+			if out == nil {
+				out = append(make([]byte, 0, len(b)+16), b[:i]...)
+			}
+			out = fmt.Appendf(out, `\u%04x`, r)
+		} else if out != nil {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	if out == nil {
+		return b
+	}
+	return out
+}
+
+// Cap keeps the first n characters (runes) of s.
+func Cap(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	i := 0
+	for k := range s {
+		if i == n {
+			return s[:k]
+		}
+		i++
+	}
+	return s
 }

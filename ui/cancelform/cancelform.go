@@ -122,8 +122,21 @@ func (m Model) Update(msg tea.Msg) (Model, Outcome, tea.Cmd) {
 				return m, Continue, nil
 			}
 		}
+		if p, ok := msg.(tea.PasteMsg); ok {
+			// A paste is cleaned before it reaches the input (escape
+			// sequences, control characters, bidi controls; line breaks
+			// become spaces) and cut to what the input can hold, so a
+			// 100 KB paste costs nothing.
+			p.Content = textsafe.Cap(textsafe.Clean(p.Content), MaxComment)
+			msg = p
+		}
 		var cmd tea.Cmd
 		m.input, cmd = m.input.Update(msg)
+		if v := m.input.Value(); textsafe.Clean(v) != v {
+			// Typed (not pasted) controls: drop them too.
+			m.input.SetValue(textsafe.Clean(v))
+			m.input.CursorEnd()
+		}
 		if m.Comment() != "" {
 			m.hint = ""
 		}

@@ -276,19 +276,7 @@ func (b Bar) View(width int) string {
 func cleanInput(s string) string { return textsafe.Clean(s) }
 
 // capInput keeps the first n characters of s.
-func capInput(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for k := range s {
-		if i == n {
-			return s[:k]
-		}
-		i++
-	}
-	return s
-}
+func capInput(s string, n int) string { return textsafe.Cap(s, n) }
 
 // capBytes keeps at most n bytes of s, cut at a character boundary.
 func capBytes(s string, n int) string {

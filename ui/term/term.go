@@ -4,8 +4,9 @@
 // signal cancels the context returned by SignalContext, which stops the
 // TUI (Bubble Tea restores the terminal) and lets the deferred clean-up
 // run: the demo's temporary directories are removed and the cancels in
-// flight are settled in the audit trail. A second signal has the default
-// effect (the process ends at once).
+// flight are settled in the audit trail. A second SIGTERM or SIGINT has
+// the default effect (the process ends at once); further SIGHUPs are
+// ignored.
 package term
 
 import (
@@ -46,8 +47,12 @@ func SignalContext(parent context.Context) (ctx context.Context, stop func()) {
 	go func() {
 		select {
 		case s := <-ch:
-			// From here on a second signal ends the process the usual way.
+			// From here on a second SIGTERM or SIGINT ends the process the
+			// usual way. Not SIGHUP: a terminal that goes away sends more
+			// than one (the kernel's, then the shell's to its jobs), and the
+			// clean-up must not be cut short by the second.
 			signal.Stop(ch)
+			signal.Ignore(syscall.SIGHUP)
 			cancel(&StoppedError{Signal: s})
 		case <-done:
 		}
