@@ -64,9 +64,8 @@ func loadedModel(actions []mde.MachineAction, w, h int) Model {
 }
 
 var (
-	downKey   = tea.KeyPressMsg{Code: tea.KeyDown}
-	topKey    = tea.KeyPressMsg{Code: tea.KeyHome}
-	pgDownKey = tea.KeyPressMsg{Code: tea.KeyPgDown}
+	downKey = tea.KeyPressMsg{Code: tea.KeyDown}
+	topKey  = tea.KeyPressMsg{Code: tea.KeyHome}
 )
 
 // keystroke is one cursor-down through the root model, Update then View,
