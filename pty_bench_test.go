@@ -5,12 +5,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mdeactions/mdeactions/mde/mdesim"
 )
 
 // BenchmarkPTYStartup is the time from starting `mdeactions --demo` to its
@@ -71,15 +74,29 @@ func BenchmarkPeakRSS100k(b *testing.B) {
 	const n = 100_000
 	bin := buildBinary(b)
 	srv := openSim(b, n, false)
-	var mb float64
+	var mb, reload float64
 	for b.Loop() {
 		env, args := simArgs(b, srv.URL)
 		p := startPTY(b, bin, env, args...)
 		p.waitText(fmt.Sprintf("%d actions", n), 2*time.Minute)
 		mb = vmHWM(b, p.cmd.Process.Pid)
+		// A reload holds the list on screen while the next one arrives:
+		// wait until every page was served again and the screen settled.
+		calls := srv.Sim.Requests(mdesim.EndpointList)
+		if _, err := io.WriteString(p.f, "r"); err != nil {
+			b.Fatal(err)
+		}
+		for deadline := time.Now().Add(2 * time.Minute); srv.Sim.Requests(mdesim.EndpointList) < 2*calls; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				b.Fatal("the reload did not happen")
+			}
+		}
+		p.settle(p.bytes(), time.Second)
+		reload = vmHWM(b, p.cmd.Process.Pid)
 		p.quit()
 	}
 	b.ReportMetric(mb, "MB-VmHWM")
+	b.ReportMetric(reload, "MB-VmHWM-reload")
 }
 
 // vmHWM reads a process's peak resident set size, in MiB.

@@ -59,13 +59,16 @@ func NewStyles(mono bool) Styles {
 		Dialog:      c(base.Border(lipgloss.RoundedBorder()).Padding(0, 1), "#E0AF68"),
 		DialogTitle: c(base.Bold(true), "#E0AF68"),
 		Label:       c(base, "#787C99"),
+		// The statuses, on every row, take the terminal's own 16 colours:
+		// they follow the user's theme (light or dark) and cost 5 bytes a
+		// row over SSH instead of 11.
 		Status: map[mde.ActionStatus]lipgloss.Style{
-			mde.StatusPending:    c(base, "#E0AF68"),
-			mde.StatusInProgress: c(base, "#7DCFFF"),
-			mde.StatusSucceeded:  c(base, "#9ECE6A"),
-			mde.StatusFailed:     c(base, "#F7768E"),
-			mde.StatusTimeOut:    c(base, "#F7768E"),
-			mde.StatusCancelled:  c(base.Bold(true), "#BB9AF7"),
+			mde.StatusPending:    c(base, "3"),
+			mde.StatusInProgress: c(base, "6"),
+			mde.StatusSucceeded:  c(base, "2"),
+			mde.StatusFailed:     c(base, "1"),
+			mde.StatusTimeOut:    c(base, "1"),
+			mde.StatusCancelled:  c(base.Bold(true), "5"),
 		},
 	}
 	if mono {

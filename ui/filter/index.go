@@ -177,9 +177,12 @@ func lower(s string) string {
 // row), call Refresh(i). It is not safe for concurrent use, Search
 // included (it keeps its history).
 type Index struct {
-	rows    []actiontable.Row
-	entries []entry // in the current order; the rest is indexed the same way
-	pos     []int32 // pos[row] is the row's place in entries
+	rows []actiontable.Row
+	// entries exist only while the index is sorted: the compact arrays
+	// below are all a search reads, so they are dropped after (at 100,000
+	// rows they would be 13 MB kept for nothing).
+	entries []entry
+	pos     []int32 // pos[row] is the row's place in the order
 
 	// What a keystroke reads, front to back, in the current order.
 	text  string                  // every entry's hay, each followed by '\n'
@@ -234,25 +237,24 @@ func NewIndexOrdered(rows []actiontable.Row, o Order) *Index {
 				e.missing = 1 << ColAge
 			}
 		}
-		ix.sortEntries(o)
-		ix.layoutWith(func(buf []byte, e *entry) []byte {
-			return appendEntry(buf, &ix.rows[e.row], e, len(buf))
-		})
-		return ix
+	} else {
+		buf := make([]byte, 0, textSize(rows))
+		starts := make([]int, len(rows)+1)
+		for i := range rows {
+			starts[i] = len(buf)
+			buf = appendEntry(buf, &rows[i], &ix.entries[i], len(buf))
+			ix.entries[i].row = int32(i)
+		}
+		starts[len(rows)] = len(buf)
+		all := freeze(buf)
+		for i := range ix.entries {
+			ix.entries[i].hay = all[starts[i]:starts[i+1]]
+		}
 	}
-	buf := make([]byte, 0, textSize(rows))
-	starts := make([]int, len(rows)+1)
-	for i := range rows {
-		starts[i] = len(buf)
-		buf = appendEntry(buf, &rows[i], &ix.entries[i], len(buf))
-		ix.entries[i].row = int32(i)
-	}
-	starts[len(rows)] = len(buf)
-	all := freeze(buf)
-	for i := range ix.entries {
-		ix.entries[i].hay = all[starts[i]:starts[i+1]]
-	}
-	ix.SetOrder(o)
+	hay := o.Column != ColAge // the entries hold their text: copy it
+	ix.sortEntries(o)
+	ix.layoutFrom(hay)
+	ix.entries = nil
 	return ix
 }
 
@@ -286,8 +288,7 @@ func (ix *Index) Order() Order { return ix.order }
 // the same rules as Sort: ties by creation time (oldest first), then by row
 // number.
 func (ix *Index) SetOrder(o Order) {
-	ix.sortEntries(o)
-	ix.layout()
+	*ix = *NewIndexOrdered(ix.rows, o)
 }
 
 // sortEntries puts the entries in the order o, in place (a second array of
@@ -324,37 +325,43 @@ func (ix *Index) sortEntries(o Order) {
 			dst = src
 		}
 	}
+	if len(ix.rowOf) != len(es) {
+		ix.rowOf = make([]int32, len(es))
+	}
 	for k := range es {
 		ix.pos[es[k].row] = int32(k)
+		ix.rowOf[k] = es[k].row
 	}
 }
 
-// layout writes the arrays a keystroke reads, in the current order. It
-// forgets the past searches, whose places in entries may be stale.
-func (ix *Index) layout() {
-	ix.layoutWith(func(buf []byte, e *entry) []byte { return append(buf, e.hay...) })
-}
+// layout writes the arrays a keystroke reads, in the current order
+// (rowOf), from the rows: after a sort, or after rows changed in place. It
+// forgets the past searches, whose places may be stale.
+func (ix *Index) layout() { ix.layoutFrom(false) }
 
-// layoutWith is layout with the text of each entry written by put: from
-// the entry's hay, or made anew from its row.
-func (ix *Index) layoutWith(put func(buf []byte, e *entry) []byte) {
-	n := len(ix.entries)
+// layoutFrom is layout; with fromEntries, the sorted entries give their
+// text (a copy, not made anew from each row).
+func (ix *Index) layoutFrom(fromEntries bool) {
+	n := len(ix.rowOf)
 	buf := make([]byte, 0, textSize(ix.rows)+n)
 	if len(ix.off) != n+1 {
 		ix.off = make([]uint32, n+1)
 		ix.sigs = make([]uint64, n)
 		ix.hots = make([]hot, n)
 		ix.ends = make([][numFields - 1]uint32, n)
-		ix.rowOf = make([]int32, n)
 	}
-	for k := range ix.entries {
-		e := &ix.entries[k]
+	var e entry
+	for k, r := range ix.rowOf {
 		ix.off[k] = uint32(len(buf))
-		buf = put(buf, e)
+		if fromEntries {
+			e = ix.entries[k]
+			buf = append(buf, e.hay...)
+		} else {
+			buf = appendEntry(buf, &ix.rows[r], &e, len(buf))
+		}
 		buf = append(buf, '\n')
 		ix.hots[k] = e.hot
 		ix.ends[k] = e.ends
-		ix.rowOf[k] = e.row
 	}
 	ix.off[n] = uint32(len(buf))
 	ix.text = freeze(buf)
@@ -363,9 +370,8 @@ func (ix *Index) layoutWith(put func(buf []byte, e *entry) []byte) {
 	for i := 0; i < len(ix.text); i += step {
 		ix.freq[ix.text[i]]++
 	}
-	for k := range ix.entries {
-		ix.entries[k].hay = ix.hay(k)
-		ix.sigs[k] = signature(ix.entries[k].hay)
+	for k := range n {
+		ix.sigs[k] = signature(ix.hay(k))
 	}
 	ix.dirty = false
 	ix.forget()
@@ -403,9 +409,7 @@ func (ix *Index) Refresh(i int) {
 	if i < 0 || i >= len(ix.rows) {
 		return
 	}
-	k := ix.pos[i]
-	ix.entries[k] = newEntry(&ix.rows[i], i)
-	ix.dirty = true
+	ix.dirty = true // the next Search lays the text out again from the rows
 }
 
 // Search appends to dst[:0] the indexes (into the indexed rows) of the rows
@@ -462,7 +466,7 @@ func (ix *Index) Search(query string, spec Spec, now time.Time, dst []int) []int
 			slot = h
 		}
 	}
-	if n := len(ix.entries); cap(slot.hits) < n {
+	if n := len(ix.rowOf); cap(slot.hits) < n {
 		// Room for every row, once per slot: a keystroke never grows it.
 		slot.hits, slot.pos = make([]int32, 0, n), make([]uint32, 0, n)
 	}
@@ -480,11 +484,25 @@ func (ix *Index) Search(query string, spec Spec, now time.Time, dst []int) []int
 	return ix.rowsOf(hits, dst)
 }
 
+// matchRest is the matcher's cold part for place k, read from its row.
+func (ix *Index) matchRest(m *matcher, k int) bool {
+	var (
+		status mde.ActionStatus
+		typ    mde.ActionType
+		mid    string
+	)
+	if m.needsRaw() { // else the row (another memory access per row) is not read
+		a := ix.rows[ix.rowOf[k]].Action
+		status, typ, mid = a.Status, a.Type, a.MachineID
+	}
+	return m.matchRest(&ix.hots[k], status, typ, mid, ix.field(k, fieldDevice), ix.field(k, fieldRequestor))
+}
+
 // scanSpec looks at every row, keeps the ones m matches in bySpec, and
 // appends to hits (and pos) the ones that also hold every term.
 func (ix *Index) scanSpec(m *matcher, terms []string, tail string, hits []int32, pos []uint32) ([]int32, []uint32) {
 	s := &ix.bySpec
-	if n := len(ix.entries); cap(s.hits) < n {
+	if n := len(ix.rowOf); cap(s.hits) < n {
 		s.hits = make([]int32, 0, n)
 	}
 	all := s.hits[:0]
@@ -494,7 +512,7 @@ func (ix *Index) scanSpec(m *matcher, terms []string, tail string, hits []int32,
 	text, off := ix.text, ix.off
 	for k := range ix.hots {
 		if !m.matchHot(&ix.hots[k]) ||
-			m.cold && !m.matchRest(&ix.entries[k], ix.field(k, fieldDevice), ix.field(k, fieldRequestor)) {
+			m.cold && !ix.matchRest(m, k) {
 			continue
 		}
 		all = append(all, int32(k))

@@ -166,8 +166,8 @@ func TestNewIndexEmpty(t *testing.T) {
 func bruteForce(ix *Index, query string, spec Spec) []int {
 	terms, _ := splitTerms(query, nil)
 	var out []int
-	for k := range ix.entries {
-		i := int(ix.entries[k].row)
+	for _, row := range ix.rowOf {
+		i := int(row)
 		r := &ix.rows[i]
 		if !spec.Match(r, now) {
 			continue

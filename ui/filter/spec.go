@@ -365,25 +365,31 @@ func (m *matcher) matchHot(h *hot) bool {
 // matchCold checks the rest: unknown statuses and types by name, the
 // device and the requestor.
 func (m *matcher) matchCold(e *entry) bool {
-	return m.matchRest(e, e.field(fieldDevice), e.field(fieldRequestor))
+	return m.matchRest(&e.hot, e.statusRaw, e.typeRaw, e.machineID, e.field(fieldDevice), e.field(fieldRequestor))
+}
+
+// needsRaw reports whether matchRest reads the raw status, type or
+// machine id.
+func (m *matcher) needsRaw() bool {
+	return len(m.statusOther) > 0 && !m.anyStatus || len(m.typeOther) > 0 && !m.anyType || m.machineID != ""
 }
 
 // matchRest is matchCold with the lower-cased device and requestor given;
 // it reads e only for an unknown status or type, or a machine id.
-func (m *matcher) matchRest(e *entry, device, requestor string) bool {
+func (m *matcher) matchRest(e *hot, statusRaw mde.ActionStatus, typeRaw mde.ActionType, machineID, device, requestor string) bool {
 	if m.device != "" && !strings.Contains(device, m.device) {
 		return false
 	}
 	if m.requestor != "" && requestor != m.requestor {
 		return false
 	}
-	if len(m.statusOther) > 0 && !m.anyStatus && e.status == 0 && !containsFold(m.statusOther, e.statusRaw) {
+	if len(m.statusOther) > 0 && !m.anyStatus && e.status == 0 && !containsFold(m.statusOther, statusRaw) {
 		return false
 	}
-	if len(m.typeOther) > 0 && !m.anyType && e.typ == 0 && !containsFold(m.typeOther, e.typeRaw) {
+	if len(m.typeOther) > 0 && !m.anyType && e.typ == 0 && !containsFold(m.typeOther, typeRaw) {
 		return false
 	}
-	if m.machineID != "" && !strings.EqualFold(e.machineID, m.machineID) {
+	if m.machineID != "" && !strings.EqualFold(machineID, m.machineID) {
 		return false
 	}
 	return true
