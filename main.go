@@ -25,8 +25,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -358,20 +361,60 @@ func writeActions(w io.Writer, output string, actions []mde.MachineAction, now t
 			row := []string{a.ID, string(a.Type), string(a.Status), a.ComputerDNSName, a.MachineID, a.Requestor, a.RequestorComment,
 				stamp(a.CreationDateTimeUtc), stamp(a.LastUpdateDateTimeUtc)}
 			for i := range row {
-				row[i] = textsafe.Clean(row[i]) // a spreadsheet or a terminal reads it
+				row[i] = csvSafe(textsafe.Clean(row[i])) // a spreadsheet or a terminal reads it
 			}
 			_ = cw.Write(row)
 		}
 		cw.Flush()
 		return cw.Error()
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTYPE\tSTATUS\tDEVICE\tREQUESTOR\tAGE\tCOMMENT")
+	rows := [][]string{{"ID", "TYPE", "STATUS", "DEVICE", "REQUESTOR", "AGE", "COMMENT"}}
 	for _, a := range actions {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", textsafe.Clean(a.ID), format.TypeName(a), format.Status(a.Status), format.Device(a),
-			textsafe.Clean(a.Requestor), format.Age(now, a.CreationDateTimeUtc), textsafe.Clean(a.RequestorComment))
+		rows = append(rows, []string{textsafe.Clean(a.ID), format.TypeName(a), format.Status(a.Status), format.Device(a),
+			textsafe.Clean(a.Requestor), format.Age(now, a.CreationDateTimeUtc), textsafe.Clean(a.RequestorComment)})
 	}
-	return tw.Flush()
+	return writeColumns(w, rows)
+}
+
+// writeColumns writes rows as columns two spaces apart, measured in
+// terminal cells (tabwriter counts runes, so a CJK or emoji device name
+// would push the rest of its line out of line).
+func writeColumns(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], ansi.StringWidth(c))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.Reset()
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-ansi.StringWidth(c)+2))
+			}
+		}
+		b.WriteByte('\n')
+		if _, err := io.WriteString(w, b.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula: a value
+// that starts with =, +, -, @, a tab or a carriage return gets a leading
+// apostrophe (the OWASP advice for CSV injection). Device names and
+// comments come from hosts that may be compromised.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 func stamp(t mde.Timestamp) string {
@@ -542,14 +585,14 @@ func newAuditCmd(f *flags) *cobra.Command {
 					fmt.Fprintf(out, "%s\n", textsafe.JSON(b))
 				}
 			} else {
-				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIME (UTC)\tEVENT\tPROFILE\tTENANT\tACTION\tTYPE\tDEVICE\tACTOR\tRESULT\tSTATUS\tREQUEST ID\tCOMMENT")
+				rows := [][]string{{"TIME (UTC)", "EVENT", "PROFILE", "TENANT", "ACTION", "TYPE", "DEVICE", "ACTOR", "RESULT", "STATUS", "REQUEST ID", "COMMENT"}}
 				for _, r := range records {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Time.UTC().Format("2006-01-02 15:04:05"),
-						r.Event, orDefault(textsafe.Clean(r.Profile), "-"), orDefault(textsafe.Clean(r.Tenant), "-"), textsafe.Clean(r.ActionID), textsafe.Clean(r.Type), textsafe.Clean(r.Device), textsafe.Clean(r.Actor),
-						r.Result, textsafe.Clean(r.Status), textsafe.Clean(r.RequestID), textsafe.Clean(r.Comment))
+					rows = append(rows, []string{r.Time.UTC().Format("2006-01-02 15:04:05"), r.Event,
+						orDefault(textsafe.Clean(r.Profile), "-"), orDefault(textsafe.Clean(r.Tenant), "-"), textsafe.Clean(r.ActionID),
+						textsafe.Clean(r.Type), textsafe.Clean(r.Device), textsafe.Clean(r.Actor), r.Result, textsafe.Clean(r.Status),
+						textsafe.Clean(r.RequestID), textsafe.Clean(r.Comment)})
 				}
-				if err := tw.Flush(); err != nil {
+				if err := writeColumns(out, rows); err != nil {
 					return err
 				}
 			}
@@ -1428,6 +1471,7 @@ func openAudit(cmd *cobra.Command, f flags, e *env) *audit.Log {
 	if path == "" {
 		p, err := audit.DefaultPath()
 		if err != nil {
+			auditDown.Store("there is no place for it (" + err.Error() + "): name one with --audit-file")
 			e.warnings.add("no audit trail (" + err.Error() + "): cancels are refused until --audit-file names one")
 			return nil
 		}
@@ -1435,12 +1479,19 @@ func openAudit(cmd *cobra.Command, f flags, e *env) *audit.Log {
 	}
 	l, err := audit.Open(path)
 	if err != nil {
+		auditDown.Store(err.Error())
 		e.warnings.add("the audit trail cannot be opened, so cancels are refused: " + err.Error())
 		return nil
 	}
-	e.closers = append(e.closers, func() { audit.Shutdown(l, min(f.timeout, 5*time.Second), cmd.ErrOrStderr()); _ = l.Close() })
+	e.closers = append(e.closers, func() {
+		audit.Shutdown(l, min(f.timeout, 5*time.Second), term.Hurry(), cmd.ErrOrStderr())
+		_ = l.Close()
+	})
 	return l
 }
+
+// auditDown says why the audit trail could not be opened ("" if it was).
+var auditDown atomic.Value
 
 // auditedService is the API client with every cancel recorded in the
 // audit trail. It remembers the actions it listed, so that a record names
@@ -1490,6 +1541,13 @@ func (s *auditedService) lookup(id string) mde.MachineAction {
 }
 
 func (s *auditedService) Cancel(ctx context.Context, id, comment string) (mde.MachineAction, error) {
+	if s.log == nil {
+		// Fail closed, saying why where the user looks (the footer): the
+		// warning went to stderr before the screen was taken.
+		if why, _ := auditDown.Load().(string); why != "" {
+			return mde.MachineAction{}, fmt.Errorf("%w: %s", audit.ErrAuditUnavailable, why)
+		}
+	}
 	return audit.Wrap(s.Client, s.log, s.context(), s.lookup).Cancel(ctx, id, comment)
 }
 

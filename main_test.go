@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/mde/mdesim"
@@ -107,6 +109,12 @@ func TestCancelsAreAuditedAndFailClosed(t *testing.T) {
 	}
 	if a, _ := srv.Sim.Action(open[1].ID); a.Status == mde.StatusCancelled {
 		t.Fatal("the action was cancelled without an audit record")
+	}
+	// The refusal says why the trail could not be opened (the footer shows it).
+	auditDown.Store("/x: the directory has mode 0755, want 0700: chmod 700 /x")
+	defer auditDown.Store("")
+	if _, err := closed.Cancel(ctx, open[1].ID, "x"); !errors.Is(err, audit.ErrAuditUnavailable) || !strings.Contains(err.Error(), "chmod 700 /x") {
+		t.Fatalf("the refusal does not say why: %v", err)
 	}
 }
 
@@ -332,5 +340,31 @@ read_only = true
 	_ = os.WriteFile(bad, []byte("[profiles.x]\ntenat = \"a\"\n"), 0o600)
 	if _, err := runCmdArgs(t, "--config", bad, "info"); err == nil || !strings.Contains(err.Error(), "bad.toml:2") || !strings.Contains(err.Error(), `"tenat"`) {
 		t.Fatalf("bad file: %v", err)
+	}
+}
+
+func TestCSVCellsAreNotFormulas(t *testing.T) {
+	for in, want := range map[string]string{"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-cmd": "'-cmd", "@SUM(A1)": "'@SUM(A1)",
+		"\tx": "'\tx", "ws-fin-01": "ws-fin-01", "": ""} {
+		if got := csvSafe(in); got != want {
+			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestColumnsLineUpAfterWideNames(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeColumns(&b, [][]string{{"DEVICE", "REQUESTOR"}, {"会議室-pc01", "alex"}, {"📦-kiosk-03", "sam"}, {"ws-1", "li"}}); err != nil {
+		t.Fatal(err)
+	}
+	var at []int
+	for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		i := strings.LastIndex(l, "  ")
+		at = append(at, ansi.StringWidth(l[:i+2]))
+	}
+	for _, c := range at {
+		if c != at[0] {
+			t.Fatalf("the second column starts at cells %v:\n%s", at, b.String())
+		}
 	}
 }

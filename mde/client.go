@@ -221,7 +221,9 @@ func (c *Client) send(ctx context.Context, method string, u *url.URL, body []byt
 		closeBody(resp)
 		fresh, err := r.Refresh(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("mde: %s %s: the API refused the token (401) and getting a new one failed: %w", method, path, err)
+			// Not applied (401), and not to be tried again with this token:
+			// a token error, not an unknown outcome.
+			return nil, fmt.Errorf("mde: %s %s: the API refused the token (401); %w again failed: %w", method, path, ErrToken, err)
 		}
 		token = fresh
 		if ticket, err = takeBudget(ctx, budget, method, path); err != nil {

@@ -2,6 +2,7 @@ package mde
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -71,5 +72,35 @@ func TestA401RefreshesTheTokenAndRetriesOnce(t *testing.T) {
 	c3, _ := NewClient(srv.URL, srv.Client(), StaticToken("stale-token"))
 	if _, err := c3.Get(context.Background(), "a1"); err == nil || calls.Load() != 1 {
 		t.Fatalf("static token: %d requests, err %v; want 1 and a 401", calls.Load(), err)
+	}
+}
+
+type failingRefresh struct{}
+
+func (failingRefresh) Token(context.Context) (string, error) { return "expired-token", nil }
+func (failingRefresh) Refresh(context.Context) (string, error) {
+	return "", errors.New("the variable still holds the token the API refused")
+}
+
+// A 401 whose refresh fails was not applied: a token error, never an
+// unknown outcome (which would send the UI to re-read, and say the answer
+// was lost).
+func TestA401WithAFailedRefreshIsATokenError(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":{"code":"Unauthorized","message":"expired","target":"t"}}`))
+	}))
+	defer srv.Close()
+	c, _ := NewClient(srv.URL, srv.Client(), failingRefresh{}, WithRetry(DefaultRetryPolicy))
+	_, err := c.Cancel(context.Background(), "a1", "x")
+	if !errors.Is(err, ErrToken) || OutcomeUnknown(err) || Transient(err) {
+		t.Fatalf("cancel: %v (token error %v, unknown %v)", err, errors.Is(err, ErrToken), OutcomeUnknown(err))
+	}
+	calls.Store(0)
+	if _, err := c.Get(context.Background(), "a1"); !errors.Is(err, ErrToken) || calls.Load() != 1 {
+		t.Fatalf("a GET after a failed refresh: %d requests, %v; want 1, no retry", calls.Load(), err)
 	}
 }

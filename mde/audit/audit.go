@@ -347,13 +347,21 @@ func (l *Log) InFlight() int {
 // that no intent is left without an outcome. It returns how many it
 // recorded so. A later Outcome for one of them writes a second outcome
 // line, the real one, if the Log is still open.
-func (l *Log) Settle(wait time.Duration) (int, error) {
+func (l *Log) Settle(wait time.Duration) (int, error) { return l.settle(wait, nil) }
+
+// settle is Settle that stops waiting when hurry is closed.
+func (l *Log) settle(wait time.Duration, hurry <-chan struct{}) (int, error) {
 	if l == nil {
 		return 0, nil
 	}
 	deadline := time.Now().Add(wait)
+wait:
 	for l.InFlight() > 0 && time.Now().Before(deadline) {
-		time.Sleep(min(20*time.Millisecond, time.Until(deadline)))
+		select {
+		case <-hurry:
+			break wait
+		case <-time.After(min(20*time.Millisecond, time.Until(deadline))):
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -430,8 +438,11 @@ func (l *Log) writeLocked(r Record) error {
 	if err := enc.Encode(r); err != nil { // Encode ends the line with '\n'
 		return fmt.Errorf("audit log %s: encoding: %w", l.path, err)
 	}
-	n, err := l.f.Write(buf.Bytes())
-	if err == nil && n != buf.Len() {
+	// C1 and bidi controls escaped too (JSON escapes only C0): `tail -f`
+	// of the file reaches a terminal as it is.
+	line := textsafe.JSON(buf.Bytes())
+	n, err := l.f.Write(line)
+	if err == nil && n != len(line) {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
@@ -539,16 +550,17 @@ func (w *wrapped) Cancel(ctx context.Context, id, comment string) (mde.MachineAc
 	return result, callErr
 }
 
-// Shutdown settles l as the tool stops (see Settle), waiting up to wait,
-// and tells w what it did in plain words. A nil l does nothing.
-func Shutdown(l *Log, wait time.Duration, w io.Writer) {
+// Shutdown settles l as the tool stops (see Settle), waiting up to wait
+// or until hurry is closed (nil: no hurry), and tells w what it did in
+// plain words. A nil l does nothing.
+func Shutdown(l *Log, wait time.Duration, hurry <-chan struct{}, w io.Writer) {
 	if l == nil {
 		return
 	}
 	if n := l.InFlight(); n > 0 {
-		fmt.Fprintf(w, "mdeactions: waiting up to %s for the API's answer to %d cancel(s)…\n", wait, n)
+		fmt.Fprintf(w, "mdeactions: waiting up to %s for the API's answer to %d cancel(s); press ctrl+c again to stop waiting (they are then recorded as unknown)…\n", wait, n)
 	}
-	n, err := l.Settle(wait)
+	n, err := l.settle(wait, hurry)
 	if n > 0 {
 		fmt.Fprintf(w, "mdeactions: %d cancel(s) got no answer before exit; recorded as unknown in %s. Look at those actions before cancelling them again.\n", n, l.Path())
 	}

@@ -405,3 +405,26 @@ func TestDoneContextSendsAndWritesNothing(t *testing.T) {
 		t.Errorf("wrote %q", raw)
 	}
 }
+
+// The file itself carries no terminal controls: C1 and bidi characters of
+// a hostile device name or comment are escaped (\u009b), and read back
+// unchanged.
+func TestTheFileHoldsNoRawControls(t *testing.T) {
+	l, path := openTemp(t)
+	hostile := mde.MachineAction{ID: "a1", Type: mde.TypeIsolate, ComputerDNSName: "dev\u009b2J\u009d0;T\u009c\u202eevil"}
+	svc := &fakeSvc{answer: func(id, comment string) (mde.MachineAction, error) {
+		return mde.MachineAction{ID: id, Status: mde.StatusCancelled}, nil
+	}}
+	if _, err := Wrap(svc, l, testCtx, func(string) mde.MachineAction { return hostile }).Cancel(context.Background(), "a1", "why\u202e"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	for _, r := range "\u009b\u009d\u009c\u202e" {
+		if strings.ContainsRune(string(raw), r) {
+			t.Fatalf("the file holds %U raw:\n%q", r, raw)
+		}
+	}
+	if !strings.Contains(string(raw), `\u009b`) {
+		t.Fatalf("the controls were not escaped:\n%s", raw)
+	}
+}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +64,37 @@ func TestSettleOnNilLog(t *testing.T) {
 	var l *Log
 	if n, err := l.Settle(time.Millisecond); n != 0 || err != nil || l.InFlight() != 0 {
 		t.Fatal("a nil log has nothing in flight")
+	}
+}
+
+// A second ctrl+c while the tool waits for answers at exit (hurry) stops
+// the wait at once and still records the cancel as unknown.
+func TestShutdownInAHurryStillRecords(t *testing.T) {
+	l, path := openTemp(t)
+	hung := &fakeSvc{answer: func(string, string) (mde.MachineAction, error) { select {} }}
+	w := Wrap(hung, l, Context{Tenant: "t", Actor: "me"}, nil)
+	go func() { _, _ = w.Cancel(context.Background(), "lost", "never answers") }()
+	for l.InFlight() < 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	hurry := make(chan struct{})
+	time.AfterFunc(30*time.Millisecond, func() { close(hurry) })
+	var out strings.Builder
+	start := time.Now()
+	Shutdown(l, time.Minute, hurry, &out)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the hurry did not cut the minute's wait short (%s)", took)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var unknown int
+	for _, r := range readRecords(t, path) {
+		if r.Event == EventOutcome && r.Result == ResultUnknown && r.Comment == "never answers" {
+			unknown++
+		}
+	}
+	if unknown != 1 || !strings.Contains(out.String(), "recorded as unknown") {
+		t.Fatalf("%d unknown outcomes; told: %q", unknown, out.String())
 	}
 }

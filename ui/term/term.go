@@ -4,9 +4,10 @@
 // signal cancels the context returned by SignalContext, which stops the
 // TUI (Bubble Tea restores the terminal) and lets the deferred clean-up
 // run: the demo's temporary directories are removed and the cancels in
-// flight are settled in the audit trail. A second SIGTERM or SIGINT has
-// the default effect (the process ends at once); further SIGHUPs are
-// ignored.
+// flight are settled in the audit trail. A second SIGTERM or SIGINT cuts
+// the wait for their answers short (Hurry): they are recorded as unknown
+// at once; a third has the default effect (the process ends). Further
+// SIGHUPs are ignored.
 package term
 
 import (
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
@@ -47,13 +49,20 @@ func SignalContext(parent context.Context) (ctx context.Context, stop func()) {
 	go func() {
 		select {
 		case s := <-ch:
-			// From here on a second SIGTERM or SIGINT ends the process the
-			// usual way. Not SIGHUP: a terminal that goes away sends more
-			// than one (the kernel's, then the shell's to its jobs), and the
+			// Not SIGHUP again: a terminal that goes away sends more than
+			// one (the kernel's, then the shell's to its jobs), and the
 			// clean-up must not be cut short by the second.
-			signal.Stop(ch)
 			signal.Ignore(syscall.SIGHUP)
 			cancel(&StoppedError{Signal: s})
+		case <-done:
+			return
+		}
+		// A second SIGTERM or SIGINT: stop waiting for answers, record
+		// what is left as unknown, and go; a third ends the process.
+		select {
+		case <-ch:
+			signal.Stop(ch)
+			hurryOnce.Do(func() { close(hurry) })
 		case <-done:
 		}
 	}()
@@ -63,6 +72,15 @@ func SignalContext(parent context.Context) (ctx context.Context, stop func()) {
 		cancel(context.Canceled)
 	}
 }
+
+var (
+	hurry     = make(chan struct{})
+	hurryOnce sync.Once
+)
+
+// Hurry is closed by a second SIGTERM or SIGINT while the process stops:
+// whoever waits for answers should stop waiting (and record what it knows).
+func Hurry() <-chan struct{} { return hurry }
 
 // Stopped returns the *StoppedError that cancelled ctx, or nil.
 func Stopped(ctx context.Context) error {
