@@ -65,9 +65,9 @@ func (e *timeoutError) Unwrap() []error { return []error{e.err, ErrTimeout} }
 // idempotent runs a GET with the retry policy: transport errors, time-outs,
 // unreadable answers, 500, 502, 503 and 504 are tried again, up to Attempts
 // tries in all, after an exponential back-off with jitter. A 429 is tried
-// again after its Retry-After (seconds or an HTTP date) by a client without
-// budgets; with budgets it goes back to the caller, and the budget holds
-// every later request back for as long as the API asked.
+// again after its Retry-After (seconds or an HTTP date) when that is at
+// most MaxWait: waited here by a client without budgets, by the budget
+// (which holds every request back that long) by one with them.
 func (c *Client) idempotent(ctx context.Context, what string, try func(ctx context.Context) error) error {
 	p := c.retry
 	for n := 1; ; n++ {
@@ -104,11 +104,13 @@ func (c *Client) retryWait(ctx context.Context, err error, n int) (time.Duration
 		if ra == 0 {
 			ra = DefaultRetryAfter
 		}
-		if ra > p.MaxWait || c.budgets.list != nil || c.budgets.get != nil {
+		if ra > p.MaxWait {
+			return 0, false // too long to wait unasked: the caller is told
+		}
+		if c.budgets.list != nil || c.budgets.get != nil {
 			// Paced by budgets: the budget was told of the 429 and holds
-			// every later request back until Retry-After; the caller shows
-			// the wait (a countdown) and decides.
-			return 0, false
+			// the next try back until Retry-After itself.
+			return 0, true
 		}
 		return ra, true
 	}

@@ -49,6 +49,9 @@ const FileName = "audit.jsonl"
 const (
 	EventIntent  = "intent"
 	EventOutcome = "outcome"
+	// EventReread follows an outcome that could not tell (unknown or
+	// failed): what a re-read of the action found, with the same attempt.
+	EventReread = "reread"
 )
 
 // Result values of an outcome.
@@ -68,6 +71,9 @@ const (
 	// ResultNotSent: the request certainly never reached the API
 	// (read-only mode, no token, a DNS or connect failure).
 	ResultNotSent = "not-sent"
+	// ResultNotApplied (on a reread): the action is still open, or ended
+	// some other way: the cancel was not applied.
+	ResultNotApplied = "not-applied"
 )
 
 // maxErrorLen caps the Error text of a record, in bytes.
@@ -547,7 +553,49 @@ func (w *wrapped) Cancel(ctx context.Context, id, comment string) (mde.MachineAc
 	if err := w.log.outcome(w.ctx, attempt, a, result, callErr, ans.Status); err != nil {
 		return result, errors.Join(callErr, err)
 	}
+	if rr, ok := w.svc.(Rereader); ok {
+		if res := classify(result, callErr); res == ResultUnknown || res == ResultFailed {
+			w.reread(ctx, rr, attempt, a)
+		}
+	}
 	return result, callErr
+}
+
+// Rereader is a Canceller that can also read actions back: Wrap then
+// records, after an outcome that could not tell, what the action became.
+type Rereader interface {
+	List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error)
+}
+
+// rereadTimeout bounds the re-read after an unsure outcome (its own time:
+// the cancel's may be spent).
+const rereadTimeout = 15 * time.Second
+
+func (w *wrapped) reread(ctx context.Context, rr Rereader, attempt string, a mde.MachineAction) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rereadTimeout)
+	defer cancel()
+	got, err := rr.List(ctx, mde.Query{IDs: []string{a.ID}})
+	r := base(w.ctx, EventReread, attempt, a)
+	r.Result = ResultUnknown
+	switch {
+	case err != nil:
+		r.Error = err.Error()
+	default:
+		for _, g := range got {
+			if strings.EqualFold(g.ID, a.ID) {
+				r.Status, r.Result = string(g.Status), ResultNotApplied
+				if g.Status == mde.StatusCancelled {
+					r.Result = ResultCancelled
+				}
+			}
+		}
+		if r.Status == "" {
+			r.Error = "the action was not found"
+		}
+	}
+	w.log.mu.Lock()
+	defer w.log.mu.Unlock()
+	_ = w.log.writeLocked(r) // best effort: the outcome line already stands
 }
 
 // Shutdown settles l as the tool stops (see Settle), waiting up to wait

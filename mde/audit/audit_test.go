@@ -428,3 +428,38 @@ func TestTheFileHoldsNoRawControls(t *testing.T) {
 		t.Fatalf("the controls were not escaped:\n%s", raw)
 	}
 }
+
+// rereadSvc answers a cancel with a transport error and the re-read with
+// the action's real state.
+type rereadSvc struct {
+	fakeSvc
+	now mde.ActionStatus
+}
+
+func (r *rereadSvc) List(_ context.Context, q mde.Query) ([]mde.MachineAction, error) {
+	return []mde.MachineAction{{ID: q.IDs[0], Status: r.now}}, nil
+}
+
+// After an outcome that could not tell, the trail also records what a
+// re-read found, under the same attempt: it never stays "unknown" when the
+// tool knew better.
+func TestAnUnsureOutcomeIsFollowedByTheReread(t *testing.T) {
+	for _, tc := range []struct {
+		now  mde.ActionStatus
+		want string
+	}{{mde.StatusCancelled, ResultCancelled}, {mde.StatusPending, ResultNotApplied}} {
+		l, path := openTemp(t)
+		svc := &rereadSvc{fakeSvc: fakeSvc{answer: func(string, string) (mde.MachineAction, error) {
+			return mde.MachineAction{}, &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}
+		}}, now: tc.now}
+		_, _ = Wrap(svc, l, testCtx, lookupTest).Cancel(context.Background(), testAction.ID, "lost answer")
+		recs := readRecords(t, path)
+		if len(recs) != 3 || recs[1].Result != ResultUnknown || recs[2].Event != EventReread ||
+			recs[2].Attempt != recs[0].Attempt || recs[2].Result != tc.want || recs[2].Status != string(tc.now) {
+			t.Fatalf("records after a lost answer, the action now %s: %+v", tc.now, recs)
+		}
+		if all, skipped, err := ReadAll(path); err != nil || skipped != 0 || len(all) != 3 {
+			t.Fatalf("ReadAll: %d records, %d skipped, %v", len(all), skipped, err)
+		}
+	}
+}

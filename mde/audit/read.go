@@ -79,7 +79,7 @@ func parseLine(line []byte) (Record, bool) {
 	if json.Unmarshal(line, &r) != nil {
 		return Record{}, false
 	}
-	if (r.Event != EventIntent && r.Event != EventOutcome) || r.Attempt == "" || r.Time.IsZero() {
+	if (r.Event != EventIntent && r.Event != EventOutcome && r.Event != EventReread) || r.Attempt == "" || r.Time.IsZero() {
 		return Record{}, false
 	}
 	return r, true
