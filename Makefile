@@ -47,7 +47,7 @@ fuzz:
 
 # RELIABILITY.md's table, from the tests: each fault and hostile-input test
 # records what it measured; the table is rendered from those rows.
-RELIABILITY_TESTS ?= Fault|Hostile|Settle|Panic|TmuxExit|TmuxSIGTERM|TmuxDropped|CLIOutputs|Secrets|CleanRecorded|Injections|Paste100KB|LostAnswer
+RELIABILITY_TESTS ?= Fault|Hostile|Settle|Panic|TmuxExit|TmuxSIGTERM|TmuxDropped|CLIOutputs|Secrets|CleanRecorded|Injections|Paste100KB|LostAnswer|Hurry|Reread|FailedRefresh|RawControls|Formulas
 reliability:
 	@rows=$$(mktemp) && \
 	MDEACTIONS_RELIABILITY=$$rows $(GO) test -count=1 -run '$(RELIABILITY_TESTS)' ./... && \

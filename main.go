@@ -615,6 +615,7 @@ func newSimCmd() *cobra.Command {
 		limits   string
 		noLimits bool
 		faults   []string
+		speed    float64
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -629,6 +630,12 @@ func newSimCmd() *cobra.Command {
 				return fmt.Errorf("--listen %s: the simulator serves loopback addresses only (127.0.0.1, ::1)", listen)
 			}
 			opts := mdesim.Options{Seed: seed, Actions: size, NoLimits: noLimits}
+			switch {
+			case speed < 0:
+				return fmt.Errorf("--clock-speed %g: use 0 (stopped), 1 (real time) or more", speed)
+			case speed != 1:
+				opts.Clock = mdesim.NewScaledClock(speed)
+			}
 			for _, spec := range faults {
 				fault, err := mdesim.ParseFault(spec)
 				if err != nil {
@@ -667,6 +674,7 @@ func newSimCmd() *cobra.Command {
 	fl.IntVar(&size, "size", 0, "number of actions (0: 400)")
 	fl.StringVar(&limits, "limits", "100/1m,1500/1h", "rate limits per endpoint")
 	fl.BoolVar(&noLimits, "no-limits", false, "no rate limits")
+	fl.Float64Var(&speed, "clock-speed", 1, "how fast the simulated clock runs (lifecycle and rate-limit windows): 0 stops it, 60 makes a minute a second")
 	fl.StringArrayVar(&faults, "fault", nil, "inject a fault, repeatable: KIND[=ARG][,on=list|get|cancel][,times=N][,after=N]; KIND is latency=D, reset, hang, 500, 502, 503, 429=D, 429-date=D, malformed, truncated, expire-token, lost-answer, echo-auth")
 	return cmd
 }

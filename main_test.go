@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mdeactions/mdeactions/mde/reliability"
+
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mdeactions/mdeactions/mde"
@@ -350,6 +352,8 @@ func TestCSVCellsAreNotFormulas(t *testing.T) {
 			t.Errorf("csvSafe(%q) = %q, want %q", in, got, want)
 		}
 	}
+	reliability.Record(t, reliability.Row{Area: "hostile input", Fault: "a comment or device name starting with =, +, -, @ in list -o csv (formula injection)",
+		Outcome: "the cell starts with an apostrophe: a spreadsheet shows text, never runs a formula"})
 }
 
 func TestColumnsLineUpAfterWideNames(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+
+	"github.com/mdeactions/mdeactions/mde/reliability"
 )
 
 type refreshingSource struct {
@@ -103,4 +105,6 @@ func TestA401WithAFailedRefreshIsATokenError(t *testing.T) {
 	if _, err := c.Get(context.Background(), "a1"); !errors.Is(err, ErrToken) || calls.Load() != 1 {
 		t.Fatalf("a GET after a failed refresh: %d requests, %v; want 1, no retry", calls.Load(), err)
 	}
+	reliability.Record(t, reliability.Row{Area: "auth", Fault: "401 on a cancel, and the token cannot be refreshed",
+		Outcome: "a token error (not applied), not a lost answer: no re-read, no retry; the message says to get a new token"})
 }

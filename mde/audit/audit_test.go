@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdeactions/mdeactions/mde/reliability"
+
 	"github.com/mdeactions/mdeactions/mde"
 )
 
@@ -427,6 +429,8 @@ func TestTheFileHoldsNoRawControls(t *testing.T) {
 	if !strings.Contains(string(raw), `\u009b`) {
 		t.Fatalf("the controls were not escaped:\n%s", raw)
 	}
+	reliability.Record(t, reliability.Row{Area: "hostile input", Fault: "8-bit CSI/OSC/ST and a bidi override in a device name and a comment, in the audit file itself",
+		Outcome: "escaped as \\u009b… in the JSON line: `tail -f` of the file sends no control to a terminal; read back unchanged"})
 }
 
 // rereadSvc answers a cancel with a transport error and the re-read with
@@ -461,5 +465,7 @@ func TestAnUnsureOutcomeIsFollowedByTheReread(t *testing.T) {
 		if all, skipped, err := ReadAll(path); err != nil || skipped != 0 || len(all) != 3 {
 			t.Fatalf("ReadAll: %d records, %d skipped, %v", len(all), skipped, err)
 		}
+		reliability.Record(t, reliability.Row{Area: "network", Fault: "cancel answer lost (reset); the action is in fact " + string(tc.now),
+			Outcome: "audit: outcome unknown, then a reread line with status " + string(tc.now) + " and result " + tc.want})
 	}
 }

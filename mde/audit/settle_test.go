@@ -97,4 +97,6 @@ func TestShutdownInAHurryStillRecords(t *testing.T) {
 	if unknown != 1 || !strings.Contains(out.String(), "recorded as unknown") {
 		t.Fatalf("%d unknown outcomes; told: %q", unknown, out.String())
 	}
+	reliability.Record(t, reliability.Row{Area: "process", Fault: "a second ctrl+c (or SIGTERM) while the tool waits at exit for a cancel's answer",
+		Outcome: "the wait stops at once; the cancel is recorded as unknown with its comment, and the user is told where"})
 }

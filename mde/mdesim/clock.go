@@ -46,6 +46,26 @@ func (c *ManualClock) Set(t time.Time) {
 	c.t = t
 }
 
+// ScaledClock runs speed times as fast as the wall clock from the moment
+// it was made (speed 0: stopped there). Lifecycle transitions and
+// rate-limit windows both run on it: at speed 60 an InProgress action
+// finishes in seconds, and a one-minute limit window lasts one second.
+type ScaledClock struct {
+	start time.Time
+	speed float64
+}
+
+// NewScaledClock returns a clock that starts now and runs speed times as
+// fast as real time.
+func NewScaledClock(speed float64) *ScaledClock {
+	return &ScaledClock{start: time.Now(), speed: max(speed, 0)}
+}
+
+// Now returns the scaled time.
+func (c *ScaledClock) Now() time.Time {
+	return c.start.Add(time.Duration(float64(time.Since(c.start)) * c.speed))
+}
+
 // tick is the API's timestamp resolution (.NET ticks).
 const tick = 100 * time.Nanosecond
 
