@@ -28,7 +28,7 @@ type Row struct {
 	Outcome    string `json:"outcome"`   // what the tool did, as measured
 	Lost       int    `json:"lost"`      // cancels (or comments) lost: asked for but neither done nor reported
 	SentTwice  int    `json:"sentTwice"` // cancels the API received more than once
-	Terminal   string `json:"terminal"`  // "clean", "not checked" (no terminal involved) or what was left
+	Terminal   string `json:"terminal"`  // "clean", "no terminal" (a client or file test: none is involved) or what was left
 	Test       string `json:"test"`      // the test that measured it
 	Package    string `json:"package"`   // the test's package directory
 	ordinalKey int
@@ -45,9 +45,9 @@ func Record(t testing.TB, r Row) {
 		t.Errorf("reliability: %s: %d lost, %d sent twice", r.Fault, r.Lost, r.SentTwice)
 	}
 	if r.Terminal == "" {
-		r.Terminal = "not checked"
+		r.Terminal = "no terminal"
 	}
-	if r.Terminal != "clean" && r.Terminal != "not checked" {
+	if r.Terminal != "clean" && r.Terminal != "no terminal" {
 		t.Errorf("reliability: %s: terminal %s", r.Fault, r.Terminal)
 	}
 	r.Test = t.Name()
