@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -264,7 +263,11 @@ func newInfoCmd(f *flags) *cobra.Command {
 			}
 			row("API", apiBase)
 			row("auth mode", mode)
-			row("tenant", orEnv(f.tenant, "AZURE_TENANT_ID"))
+			if f.demo && cfgMode(*f) == "" {
+				row("tenant", f.demoTenant+" (simulated)")
+			} else {
+				row("tenant", orEnv(f.tenant, "AZURE_TENANT_ID"))
+			}
 			row("client id", orEnv(f.clientID, "AZURE_CLIENT_ID"))
 			secret := "(not set)"
 			if os.Getenv("AZURE_CLIENT_SECRET") != "" {
@@ -287,7 +290,10 @@ func newInfoCmd(f *flags) *cobra.Command {
 				row("log file", p)
 			}
 			auditPath := f.auditFile
-			if auditPath == "" {
+			switch {
+			case auditPath == "" && f.demo:
+				auditPath = "a temporary file of the demo's own (named when it exits)"
+			case auditPath == "":
 				auditPath, _ = audit.DefaultPath()
 			}
 			row("audit trail", auditPath)
@@ -1104,7 +1110,7 @@ type tenantOpener struct {
 	file  *profile.File
 	names []string
 	first *env // the run's own env: its warnings and audit trail serve all
-	audit *audit.Log
+	audit *trail
 	pool  budgetPool
 	mu    sync.Mutex
 	open  map[string]ui.Tenant
@@ -1358,8 +1364,8 @@ func newClient(f flags, e *env, b *budgets) (*mde.Client, error) {
 
 // newService puts every cancel through the audit trail: an intent line
 // before the call (no line, no call) and an outcome line after it.
-func newService(f flags, e *env, client *mde.Client, log *audit.Log) *auditedService {
-	return newAuditedService(client, log, func() audit.Context {
+func newService(f flags, e *env, client *mde.Client, t *trail) *auditedService {
+	return newAuditedService(client, t, func() audit.Context {
 		tenant := e.cfg.TenantID
 		if f.demo {
 			tenant = cmp.Or(f.demoTenant, "demo")
@@ -1465,48 +1471,98 @@ func openLog(f flags, e *env) *slog.Logger {
 // openAudit opens the audit trail. A trail that cannot be opened is not
 // fatal for looking (listing still works) but every cancel is then refused,
 // and the user is told why at once.
-func openAudit(cmd *cobra.Command, f flags, e *env) *audit.Log {
-	path := f.auditFile
-	if path == "" && f.demo {
+func openAudit(cmd *cobra.Command, f flags, e *env) *trail {
+	t := &trail{path: f.auditFile}
+	if t.path == "" && f.demo {
 		dir, err := os.MkdirTemp("", "mdeactions-demo-audit-")
 		if err == nil {
-			path = filepath.Join(dir, audit.FileName)
+			t.path = filepath.Join(dir, audit.FileName)
 			e.closers = append(e.closers, func() {
-				fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions: the demo's audit trail is in", path)
+				fmt.Fprintln(cmd.ErrOrStderr(), "mdeactions: the demo's audit trail is in", t.path)
 			})
 		}
 	}
-	if path == "" {
+	if t.path == "" {
 		p, err := audit.DefaultPath()
 		if err != nil {
-			auditDown.Store("there is no place for it (" + err.Error() + "): name one with --audit-file")
+			t.why = "there is no place for it (" + err.Error() + "): name one with --audit-file"
 			e.warnings.add("no audit trail (" + err.Error() + "): cancels are refused until --audit-file names one")
-			return nil
 		}
-		path = p
-	}
-	l, err := audit.Open(path)
-	if err != nil {
-		auditDown.Store(err.Error())
-		e.warnings.add("the audit trail cannot be opened, so cancels are refused: " + err.Error())
-		return nil
+		t.path = p
 	}
 	e.closers = append(e.closers, func() {
-		audit.Shutdown(l, min(f.timeout, 5*time.Second), term.Hurry(), cmd.ErrOrStderr())
-		_ = l.Close()
+		// Whatever trail is open at the end: cancels still in flight are
+		// settled in it.
+		if l := t.opened(); l != nil {
+			audit.Shutdown(l, min(f.timeout, 5*time.Second), shutdownHurry(cmd.Context()), cmd.ErrOrStderr())
+			_ = l.Close()
+		}
 	})
-	return l
+	if _, err := t.get(); err != nil {
+		e.warnings.add("the audit trail cannot be opened, so cancels are refused until it can: " + t.why)
+	}
+	return t
 }
 
-// auditDown says why the audit trail could not be opened ("" if it was).
-var auditDown atomic.Value
+// trail is the run's audit trail: opened at the start, and tried again at
+// each cancel while it could not be (the user may have fixed its
+// directory meanwhile, as the footer told them to).
+type trail struct {
+	mu   sync.Mutex
+	log  *audit.Log
+	path string // "": there is no place for it
+	why  string // why it is not open
+}
+
+// get returns the open trail, opening it if it is not yet; the error says
+// why it cannot be, for the footer.
+func (t *trail) get() (*audit.Log, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.log != nil {
+		return t.log, nil
+	}
+	if t.path != "" {
+		l, err := audit.Open(t.path)
+		if err == nil {
+			t.log, t.why = l, ""
+			return l, nil
+		}
+		t.why = err.Error()
+	}
+	return nil, fmt.Errorf("%w: %s", audit.ErrAuditUnavailable, cmp.Or(t.why, "no audit log is open"))
+}
+
+func (t *trail) opened() *audit.Log {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.log
+}
+
+// shutdownHurry is what cuts the wait for answers at exit short: a second
+// signal when a first one stopped the run; any signal when the user quit
+// (the first ctrl+c was then a key, and the prompt says to press it again).
+func shutdownHurry(ctx context.Context) <-chan struct{} {
+	if ctx == nil || ctx.Err() != nil {
+		return term.Hurry()
+	}
+	c := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-term.Hurry():
+		}
+		close(c)
+	}()
+	return c
+}
 
 // auditedService is the API client with every cancel recorded in the
 // audit trail. It remembers the actions it listed, so that a record names
 // the action's type and device.
 type auditedService struct {
 	*mde.Client
-	log     *audit.Log
+	trail   *trail
 	context func() audit.Context
 	mu      sync.Mutex
 	// The audit record names an action's type and device: they are looked
@@ -1515,8 +1571,11 @@ type auditedService struct {
 	full, recent []mde.MachineAction
 }
 
-func newAuditedService(c *mde.Client, l *audit.Log, ctx func() audit.Context) *auditedService {
-	return &auditedService{Client: c, log: l, context: ctx}
+func newAuditedService(c *mde.Client, t *trail, ctx func() audit.Context) *auditedService {
+	if t == nil {
+		t = &trail{}
+	}
+	return &auditedService{Client: c, trail: t, context: ctx}
 }
 
 func (s *auditedService) List(ctx context.Context, q mde.Query) ([]mde.MachineAction, error) {
@@ -1549,14 +1608,13 @@ func (s *auditedService) lookup(id string) mde.MachineAction {
 }
 
 func (s *auditedService) Cancel(ctx context.Context, id, comment string) (mde.MachineAction, error) {
-	if s.log == nil {
+	l, err := s.trail.get()
+	if err != nil {
 		// Fail closed, saying why where the user looks (the footer): the
 		// warning went to stderr before the screen was taken.
-		if why, _ := auditDown.Load().(string); why != "" {
-			return mde.MachineAction{}, fmt.Errorf("%w: %s", audit.ErrAuditUnavailable, why)
-		}
+		return mde.MachineAction{}, err
 	}
-	return audit.Wrap(s.Client, s.log, s.context(), s.lookup).Cancel(ctx, id, comment)
+	return audit.Wrap(s.Client, l, s.context(), s.lookup).Cancel(ctx, id, comment)
 }
 
 // bulkRunner starts paced bulk cancels for the UI.

@@ -84,7 +84,7 @@ func TestCancelsAreAuditedAndFailClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := newAuditedService(client, l, func() audit.Context { return audit.Context{Tenant: "t1", Actor: "responder@contoso.com"} })
+	svc := newAuditedService(client, &trail{log: l}, func() audit.Context { return audit.Context{Tenant: "t1", Actor: "responder@contoso.com"} })
 	if _, err := svc.List(ctx, mde.Query{}); err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +112,25 @@ func TestCancelsAreAuditedAndFailClosed(t *testing.T) {
 	if a, _ := srv.Sim.Action(open[1].ID); a.Status == mde.StatusCancelled {
 		t.Fatal("the action was cancelled without an audit record")
 	}
-	// The refusal says why the trail could not be opened (the footer shows it).
-	auditDown.Store("/x: the directory has mode 0755, want 0700: chmod 700 /x")
-	defer auditDown.Store("")
-	if _, err := closed.Cancel(ctx, open[1].ID, "x"); !errors.Is(err, audit.ErrAuditUnavailable) || !strings.Contains(err.Error(), "chmod 700 /x") {
-		t.Fatalf("the refusal does not say why: %v", err)
+	// The refusal says why the trail cannot be opened (the footer shows
+	// it), and a fixed directory is used at the next cancel, no restart.
+	dir := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	tr := &trail{path: filepath.Join(dir, "audit.jsonl")}
+	fixable := newAuditedService(client, tr, func() audit.Context { return audit.Context{} })
+	if _, err := fixable.Cancel(ctx, open[1].ID, "x"); !errors.Is(err, audit.ErrAuditUnavailable) || !strings.Contains(err.Error(), "chmod 700") ||
+		srv.Sim.Requests(mdesim.EndpointCancel) != before {
+		t.Fatalf("a 0755 directory: %v", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := fixable.Cancel(ctx, open[1].ID, "after the chmod"); err != nil || a.Status != mde.StatusCancelled {
+		t.Fatalf("after the fix: %v, %v", a.Status, err)
+	}
+	_ = tr.opened().Close()
 }
 
 func runCmdArgs(t *testing.T, args ...string) (string, error) {
