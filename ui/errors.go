@@ -107,7 +107,12 @@ func tokenText(err error, tokenWords func(error) string) string {
 		}
 	}
 	if tokenWords != nil {
-		return textsafe.Clean(tokenWords(inner))
+		// One line in the footer: the hint becomes a sentence of its own.
+		words := tokenWords(inner)
+		if msg, hint, ok := strings.Cut(words, "\nHint: "); ok {
+			words = strings.TrimRight(msg, ". ") + ". What to do: " + hint
+		}
+		return textsafe.Clean(words)
 	}
 	return textsafe.Clean(inner.Error())
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -327,5 +328,18 @@ func TestAllProfilesTwinTenantLabelAndCancelAgree(t *testing.T) {
 	h.press("c")
 	if h.m.form != nil || !strings.Contains(h.screen(), "alpha-ro is read-only") || len(data.cancels) != 0 {
 		t.Fatalf("the row says alpha-ro (read-only) but the cancel went on:\n%s", h.screen())
+	}
+}
+
+// A token error reads as one line in the footer: its hint becomes a
+// sentence of its own.
+func TestTokenErrorsReadAsSentences(t *testing.T) {
+	err := fmt.Errorf("mde: POST /api/x: %w: %w", mde.ErrToken, errors.New("refused"))
+	got := tokenText(err, func(error) string {
+		return "TOK still holds the token the API refused, and there is no newer one\nHint: put a fresh token in the variable."
+	})
+	want := "TOK still holds the token the API refused, and there is no newer one. What to do: put a fresh token in the variable."
+	if got != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
