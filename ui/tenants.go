@@ -248,6 +248,21 @@ func (m Model) tenantLine() string {
 	return line + strings.Join(others, " · ")
 }
 
+// tenantCount says how many tenants the view shows: a profile that only
+// reaches another's tenant is not one more.
+func (m Model) tenantCount() string {
+	n := 0
+	for _, t := range m.tenants {
+		if t.dups == 0 || t.dups < len(t.actions) {
+			n++
+		}
+	}
+	if n == 1 {
+		return "1 tenant"
+	}
+	return fmt.Sprintf("%d tenants", n)
+}
+
 // failedTenants says which tenants' newest load failed and why.
 func (m Model) failedTenants() []string {
 	var out []string

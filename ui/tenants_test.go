@@ -215,7 +215,7 @@ func TestAllProfilesShowsATenantReachedTwiceOnce(t *testing.T) {
 		o.Tenants = []Tenant{{Name: "contoso", Service: s.contoso}, {Name: "contoso-ro", Service: s.contoso, ReadOnly: true}}
 		o.Profile = AllProfiles
 	})
-	if h.m.table.Len() != 3 || !strings.Contains(h.screen(), "contoso-ro same tenant as contoso") {
+	if h.m.table.Len() != 3 || !strings.Contains(h.screen(), "contoso-ro same tenant as contoso") || !strings.Contains(h.screen(), "· 1 tenant ") {
 		t.Fatalf("%d rows, want each of the tenant's 3 actions once:\n%s", h.m.table.Len(), h.screen())
 	}
 	for i := 0; i < h.m.table.Len(); i++ {

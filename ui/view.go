@@ -178,6 +178,9 @@ func (m Model) header() string {
 	// then the time, then the endpoint's tail (which tenant you act on
 	// matters more than when the list was read). The counts always stay.
 	endpoint := " · " + m.opts.Endpoint
+	if m.multi() {
+		endpoint = " · " + m.tenantCount()
+	}
 	var rights []string
 	switch {
 	case m.signIn != nil && (m.signIn.Stage == signin.Failed || m.signIn.Stage == signin.Aborted):
