@@ -165,21 +165,9 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 			textsafe.Clean(a.ID) + "). Press r to see the real state."}
 		return m, nil
 	}
-	m.known[a.ID] = a
-	m.updateRow(msg.id, func(r *actiontable.Row) {
-		r.SetAction(a)
-		r.Busy, r.Marked = false, false
-	})
-	if m.view == viewDetail && m.detail.ID() == msg.id {
-		m.detail.SetAction(a, false)
-	}
-	m.recount()
+	m.applyAnswer(msg.id, a)
 	if a.Status == mde.StatusCancelled {
-		who := ""
-		if a.CancellationRequestor != "" {
-			who = " by " + textsafe.Clean(a.CancellationRequestor)
-		}
-		m.msg = footerMsg{footOK, "Cancelled " + format.TypeName(a) + " on " + format.Device(a) + who + "."}
+		m.msg = footerMsg{footOK, "Cancelled " + format.TypeName(a) + " on " + format.Device(a) + cancelledBy(a) + "."}
 		if a.CompletedBeforeCancel() {
 			m.msg = footerMsg{footErr, m.msg.text + " But a command had already completed before the cancel: check its result."}
 		}
@@ -190,6 +178,29 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 		m.msg = footerMsg{footErr, m.msg.text + auditLost}
 	}
 	return m, m.verifyCmd(a)
+}
+
+// applyAnswer puts the entity that a cancel of id (or the re-read after
+// it) returned into its row and the detail view: it is the newest state of
+// the action, and no list read before it may put an older one back.
+func (m *Model) applyAnswer(id string, a mde.MachineAction) {
+	m.known[a.ID] = a
+	m.updateRow(id, func(r *actiontable.Row) {
+		r.SetAction(a)
+		r.Busy, r.Marked = false, false
+	})
+	if m.view == viewDetail && m.detail.ID() == id {
+		m.detail.SetAction(a, false)
+	}
+	m.recount()
+}
+
+// cancelledBy is " by WHO" when the entity names who cancelled it.
+func cancelledBy(a mde.MachineAction) string {
+	if a.CancellationRequestor == "" {
+		return ""
+	}
+	return " by " + textsafe.Clean(a.CancellationRequestor)
 }
 
 // verifiedMsg is the re-read of a device after a cancel on it.

@@ -12,7 +12,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/audit"
-	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/format"
 )
@@ -89,20 +88,8 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 	case msg.action.Status == mde.StatusCancelled:
 		delete(m.drafts, msg.id)
 		a := msg.action
-		m.known[a.ID] = a
-		m.updateRow(msg.id, func(r *actiontable.Row) {
-			r.SetAction(a)
-			r.Busy, r.Marked = false, false
-		})
-		if m.view == viewDetail && m.detail.ID() == msg.id {
-			m.detail.SetAction(a, false)
-		}
-		m.recount()
-		who := ""
-		if a.CancellationRequestor != "" {
-			who = " by " + textsafe.Clean(a.CancellationRequestor)
-		}
-		m.msg = footerMsg{footOK, "Cancelled " + format.TypeName(a) + " on " + format.Device(a) + who + ": " + lost + ", a re-read shows it went through."}
+		m.applyAnswer(msg.id, a)
+		m.msg = footerMsg{footOK, "Cancelled " + format.TypeName(a) + " on " + format.Device(a) + cancelledBy(a) + ": " + lost + ", a re-read shows it went through."}
 		return m, m.verifyCmd(a)
 	default:
 		a := msg.action
