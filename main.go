@@ -1557,6 +1557,9 @@ func shutdownHurry(ctx context.Context) <-chan struct{} {
 	return c
 }
 
+// The UI refreshes through Relist, keeping what did not change.
+var _ ui.Relister = (*auditedService)(nil)
+
 // auditedService is the API client with every cancel recorded in the
 // audit trail. It remembers the actions it listed, so that a record names
 // the action's type and device.
@@ -1568,7 +1571,8 @@ type auditedService struct {
 	// The audit record names an action's type and device: they are looked
 	// up in the newest whole list and the newest narrower one (a device's
 	// re-read), which the UI holds anyway; nothing is copied.
-	full, recent []mde.MachineAction
+	full   []*mde.MachineAction
+	recent []mde.MachineAction
 }
 
 func newAuditedService(c *mde.Client, t *trail, ctx func() audit.Context) *auditedService {
@@ -1583,10 +1587,24 @@ func (s *auditedService) List(ctx context.Context, q mde.Query) ([]mde.MachineAc
 	if err == nil {
 		s.mu.Lock()
 		if len(q.IDs) == 0 && len(q.MachineIDs) == 0 {
-			s.full = actions
+			s.full = make([]*mde.MachineAction, len(actions))
+			for i := range actions {
+				s.full[i] = &actions[i]
+			}
 		} else {
 			s.recent = actions
 		}
+		s.mu.Unlock()
+	}
+	return actions, err
+}
+
+// Relist is the UI's refresh (mde.Client.Relist), remembered as the whole list.
+func (s *auditedService) Relist(ctx context.Context, q mde.Query, prev []*mde.MachineAction) ([]*mde.MachineAction, error) {
+	actions, err := s.Client.Relist(ctx, q, prev)
+	if err == nil {
+		s.mu.Lock()
+		s.full = actions
 		s.mu.Unlock()
 	}
 	return actions, err
@@ -1596,12 +1614,17 @@ func (s *auditedService) List(ctx context.Context, q mde.Query) ([]mde.MachineAc
 func (s *auditedService) lookup(id string) mde.MachineAction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, list := range [][]mde.MachineAction{s.recent, s.full} {
-		for i := range list {
-			if strings.EqualFold(list[i].ID, id) {
-				a := list[i]
-				return mde.MachineAction{ID: id, Type: a.Type, ComputerDNSName: a.ComputerDNSName, MachineID: a.MachineID}
-			}
+	found := func(a *mde.MachineAction) mde.MachineAction {
+		return mde.MachineAction{ID: id, Type: a.Type, ComputerDNSName: a.ComputerDNSName, MachineID: a.MachineID}
+	}
+	for i := range s.recent {
+		if strings.EqualFold(s.recent[i].ID, id) {
+			return found(&s.recent[i])
+		}
+	}
+	for _, a := range s.full {
+		if strings.EqualFold(a.ID, id) {
+			return found(a)
 		}
 	}
 	return mde.MachineAction{ID: id}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/mdesim"
 )
 
@@ -82,6 +83,9 @@ func BenchmarkPeakRSS100k(b *testing.B) {
 		mb = vmHWM(b, p.cmd.Process.Pid)
 		// A reload holds the list on screen while the next one arrives:
 		// wait until every page was served again and the screen settled.
+		// Meanwhile the tenant changed as a busy one does: 1 % of the
+		// actions moved on, 100 finished and 100 new ones came.
+		changeTenant(srv.Sim, n/100, 100)
 		calls := srv.Sim.Requests(mdesim.EndpointList)
 		if _, err := io.WriteString(p.f, "r"); err != nil {
 			b.Fatal(err)
@@ -117,4 +121,24 @@ func vmHWM(tb testing.TB, pid int) float64 {
 	}
 	tb.Fatalf("no VmHWM in /proc/%d/status", pid)
 	return 0
+}
+
+// changeTenant changes actions of the simulator's tenant (their comment and
+// status), finishes others and adds new ones, as between two refreshes.
+func changeTenant(sim *mdesim.Simulator, changed, came int) {
+	acts := sim.Actions()
+	for i := 0; i < changed && i < len(acts); i++ {
+		a := acts[len(acts)/2+i]
+		a.Status, a.RequestorComment = mde.StatusInProgress, a.RequestorComment+" (escalated)"
+		a.LastUpdateDateTimeUtc.Time = a.LastUpdateDateTimeUtc.Add(time.Second)
+		sim.Put(a)
+	}
+	for i := 0; i < came && i < len(acts); i++ {
+		done, a := acts[i], acts[len(acts)-1-i]
+		done.Status = mde.StatusSucceeded
+		sim.Put(done)
+		a.ID = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+		a.CreationDateTimeUtc.Time = a.CreationDateTimeUtc.Add(time.Hour)
+		sim.Put(a)
+	}
 }

@@ -49,7 +49,7 @@ func FuzzReadPage(f *testing.F) {
 	f.Add([]byte(`<html>503</html>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n := 0
-		p, err := readPage(bytes.NewReader(data), func(MachineAction) { n++ })
+		p, err := readPage(bytes.NewReader(data), func(*MachineAction) { n++ })
 		if err == nil && p.rows != n {
 			t.Fatalf("%d rows counted, %d handed out", p.rows, n)
 		}

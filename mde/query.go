@@ -108,6 +108,66 @@ func encodeQuery(v url.Values) string {
 // one, but only to the base URL's own scheme and host. It stops at a short
 // or empty page, at Max, or when it has as many rows as @odata.count.
 func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
+	in := interner{}
+	return listAs(ctx, c, q, func(a *MachineAction) MachineAction {
+		in.action(a)
+		return *a
+	})
+}
+
+// Relist is List for a caller that holds an earlier list (prev) and keeps
+// what it is given: an action that did not change (every field the same)
+// is prev's own, and only the others are new. A refresh of 100,000 actions
+// then costs their pointers and what changed, not a second copy of all.
+// prev is only read.
+func (c *Client) Relist(ctx context.Context, q Query, prev []*MachineAction) ([]*MachineAction, error) {
+	in := interner{}
+	find := earlier(prev)
+	return listAs(ctx, c, q, func(a *MachineAction) *MachineAction {
+		p := find(a.ID)
+		if p != nil && p.Same(a) {
+			return p
+		}
+		in.action(a)
+		if p != nil {
+			a.shareText(p)
+		}
+		n := new(MachineAction)
+		*n = *a
+		return n
+	})
+}
+
+// earlier finds an action of prev by id. A refresh comes in prev's order,
+// give or take the actions that came or went, so it looks where that order
+// says first, and indexes prev (a map of 100,000 ids is 4 MB) only when an
+// id is not there.
+func earlier(prev []*MachineAction) func(id string) *MachineAction {
+	const window = 16
+	next := 0 // where prev's order says the next id is
+	var byID map[string]*MachineAction
+	return func(id string) *MachineAction {
+		for k := next; k < min(next+window, len(prev)); k++ {
+			if prev[k] != nil && prev[k].ID == id {
+				next = k + 1
+				return prev[k]
+			}
+		}
+		if byID == nil {
+			byID = make(map[string]*MachineAction, len(prev))
+			for _, a := range prev {
+				if a != nil {
+					byID[a.ID] = a
+				}
+			}
+		}
+		return byID[id]
+	}
+}
+
+// listAs pages through the list (see List), keeping what keep makes of
+// each action; a is only valid during the call.
+func listAs[T any](ctx context.Context, c *Client, q Query, keep func(a *MachineAction) T) ([]T, error) {
 	top := q.PageSize
 	if top == 0 {
 		top = MaxPageSize
@@ -124,7 +184,7 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 	}
 
 	var (
-		out   []MachineAction
+		out   []T
 		skip  int      // rows received so far: the next $skip
 		asked int      // $top of the last request built here
 		got   int      // rows received since that request, nextLinks included
@@ -132,17 +192,9 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 		seen  = map[string]bool{}
 	)
 	var pageFirst, lastFirst string // id of the first row of this and the previous page
-	in := interner{}
-	pageBuf := make([]MachineAction, 0, min(top, 1024)) // reused by every page
-	add := func(a MachineAction) {
-		if pageFirst == "" {
-			pageFirst = a.ID
-		}
-		if q.Max == 0 || len(out) < q.Max {
-			in.action(&a)
-			out = append(out, a)
-		}
-	}
+	// One page's rows as keep made them, added to out only once the page
+	// is whole (a page cut short can be tried again); reused by every page.
+	var pageRows []T
 	// The first page's @odata.count sizes the list once: a tenant of
 	// 100,000 actions is not copied through ever larger arrays.
 	grow := func(count int) {
@@ -170,15 +222,31 @@ func (c *Client) List(ctx context.Context, q Query) ([]MachineAction, error) {
 			u, got = &page, 0
 		}
 		ours := next == nil // a page we asked for with $top/$skip
-		lastFirst, pageFirst = pageFirst, ""
+		lastFirst = pageFirst
 		var p pageInfo
 		err := c.idempotent(ctx, "GET "+u.EscapedPath(), func(ctx context.Context) (err error) {
-			p, err = c.page(ctx, u, &pageBuf, add, grow)
+			pageRows, pageFirst = pageRows[:0], ""
+			p, err = c.page(ctx, u, func(a *MachineAction) {
+				if pageFirst == "" {
+					pageFirst = a.ID
+				}
+				pageRows = append(pageRows, keep(a))
+			})
 			return err
 		})
 		if err != nil {
 			return nil, err
 		}
+		if p.count > 0 {
+			grow(p.count)
+		}
+		for _, r := range pageRows {
+			if q.Max > 0 && len(out) >= q.Max {
+				break
+			}
+			out = append(out, r)
+		}
+		clear(pageRows) // what they point at is out's now, or garbage
 		if ours && p.rows > asked {
 			// The server ignores $top and sent everything at once.
 			return out, nil
@@ -245,25 +313,17 @@ type pageInfo struct {
 	count    int    // @odata.count, -1 if none
 }
 
-// page fetches one list answer and, once all of it was read, hands each
-// action to add (a page cut short adds nothing, so it can be tried again).
-func (c *Client) page(ctx context.Context, u *url.URL, buf *[]MachineAction, add func(MachineAction), grow func(count int)) (pageInfo, error) {
+// page fetches one list answer, handing each action to each as it is
+// decoded (a is only valid during the call).
+func (c *Client) page(ctx context.Context, u *url.URL, each func(a *MachineAction)) (pageInfo, error) {
 	resp, err := c.send(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return pageInfo{}, err
 	}
 	defer closeBody(resp)
-	rows := (*buf)[:0] // one page's rows: added only once the page is whole
-	p, err := readPage(newCapReader(resp.Body, c.maxListBody), func(a MachineAction) { rows = append(rows, a) })
-	*buf = rows[:0]
+	p, err := readPage(newCapReader(resp.Body, c.maxListBody), each)
 	if err != nil {
 		return pageInfo{}, fmt.Errorf("mde: GET %s: %w: reading the list: %w", u.EscapedPath(), ErrBadAnswer, err)
-	}
-	if p.count > 0 {
-		grow(p.count)
-	}
-	for _, a := range rows {
-		add(a)
 	}
 	return p, nil
 }
@@ -297,7 +357,7 @@ func (in interner) action(a *MachineAction) {
 // readPage streams a list answer, {"value":[...], "@odata.nextLink": ...},
 // decoding the elements of "value" one at a time so that a large page is
 // never held twice in memory.
-func readPage(r io.Reader, add func(MachineAction)) (pageInfo, error) {
+func readPage(r io.Reader, add func(*MachineAction)) (pageInfo, error) {
 	p := pageInfo{count: -1}
 	dec := json.NewDecoder(r)
 	if tok, err := dec.Token(); err != nil {
@@ -345,7 +405,7 @@ func readPage(r io.Reader, add func(MachineAction)) (pageInfo, error) {
 }
 
 // readValues reads the "value" array; null counts as empty.
-func readValues(dec *json.Decoder, add func(MachineAction)) (int, error) {
+func readValues(dec *json.Decoder, add func(*MachineAction)) (int, error) {
 	tok, err := dec.Token()
 	if err != nil || tok == nil {
 		return 0, err
@@ -354,16 +414,19 @@ func readValues(dec *json.Decoder, add func(MachineAction)) (int, error) {
 		return 0, errors.New(`"value" is not an array`)
 	}
 	n := 0
+	var ( // reused for every element: what add keeps, it copies
+		raw json.RawMessage
+		a   MachineAction
+	)
 	for dec.More() {
-		var raw json.RawMessage
+		raw = raw[:0]
 		if err := dec.Decode(&raw); err != nil {
 			return n, err
 		}
-		a, err := decodeEntity(raw)
-		if err != nil {
+		if a, err = decodeEntity(raw); err != nil {
 			return n, fmt.Errorf("value[%d]: %w", n, err)
 		}
-		add(a)
+		add(&a)
 		n++
 	}
 	_, err = dec.Token() // the closing bracket

@@ -6,6 +6,7 @@ package mde
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -309,4 +310,50 @@ func (a MachineAction) CompletedBeforeCancel() bool {
 		}
 	}
 	return false
+}
+
+// Same reports whether a and b say the same of an action: every field
+// equal (times as instants). A refresh keeps the earlier value of an action
+// that is the Same (Client.Relist).
+func (a *MachineAction) Same(b *MachineAction) bool {
+	return a.ID == b.ID && a.Type == b.Type && a.Title == b.Title &&
+		a.Requestor == b.Requestor && a.RequestorComment == b.RequestorComment &&
+		a.Status == b.Status && a.MachineID == b.MachineID && a.ComputerDNSName == b.ComputerDNSName &&
+		a.CreationDateTimeUtc.same(b.CreationDateTimeUtc) && a.LastUpdateDateTimeUtc.same(b.LastUpdateDateTimeUtc) &&
+		a.CancellationRequestor == b.CancellationRequestor && a.CancellationComment == b.CancellationComment &&
+		a.CancellationDateTimeUtc.same(b.CancellationDateTimeUtc) && a.ErrorHResult == b.ErrorHResult &&
+		a.Scope == b.Scope && a.ExternalID == b.ExternalID && a.RequestSource == b.RequestSource &&
+		sameFile(a.RelatedFileInfo, b.RelatedFileInfo) &&
+		slices.EqualFunc(a.Commands, b.Commands, sameCommand) && (a.Commands == nil) == (b.Commands == nil) &&
+		bytes.Equal(a.TroubleshootInfo, b.TroubleshootInfo) && slices.Equal(a.Unreadable, b.Unreadable)
+}
+
+func (t Timestamp) same(u Timestamp) bool { return t.Time.Equal(u.Time) && t.Raw == u.Raw }
+
+func sameFile(a, b *RelatedFileInfo) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func sameCommand(a, b LiveResponseCommand) bool {
+	return a.Index == b.Index && a.StartTime.same(b.StartTime) && a.EndTime.same(b.EndTime) &&
+		a.CommandStatus == b.CommandStatus && slices.Equal(a.Errors, b.Errors) &&
+		a.Command.Type == b.Command.Type && slices.Equal(a.Command.Params, b.Command.Params) &&
+		(a.Errors == nil) == (b.Errors == nil) && (a.Command.Params == nil) == (b.Command.Params == nil)
+}
+
+// shareText makes a's text fields that equal p's use p's memory (a changed
+// action of a refresh: most of its text did not).
+func (a *MachineAction) shareText(p *MachineAction) {
+	for _, f := range [...]struct{ dst, src *string }{
+		{&a.ID, &p.ID}, {&a.Title, &p.Title}, {&a.Requestor, &p.Requestor},
+		{&a.RequestorComment, &p.RequestorComment}, {&a.MachineID, &p.MachineID},
+		{&a.ComputerDNSName, &p.ComputerDNSName}, {&a.ExternalID, &p.ExternalID},
+	} {
+		if *f.dst == *f.src {
+			*f.dst = *f.src
+		}
+	}
 }

@@ -31,6 +31,13 @@ type ActionService interface {
 	Cancel(ctx context.Context, id, comment string) (mde.MachineAction, error)
 }
 
+// Relister is an ActionService that can list again keeping what did not
+// change (mde.Client.Relist): a refresh of a large tenant then holds one
+// copy of its actions, not two. The UI uses it when the service has it.
+type Relister interface {
+	Relist(ctx context.Context, q mde.Query, prev []*mde.MachineAction) ([]*mde.MachineAction, error)
+}
+
 // SignIn is an interactive sign-in (device code) the UI runs before the
 // list when no saved sign-in can be used.
 type SignIn interface {
@@ -229,9 +236,9 @@ func keyIs(msg tea.KeyPressMsg, b ...key.Binding) bool { return key.Matches(msg,
 type (
 	loadedMsg struct {
 		gen     int
-		tenant  int         // index in the model's tenants
-		spec    filter.Spec // the filter the list was read with
-		actions []mde.MachineAction
+		tenant  int                  // index in the model's tenants
+		spec    filter.Spec          // the filter the list was read with
+		actions []*mde.MachineAction // never written to
 		err     error
 		at      time.Time
 	}

@@ -488,7 +488,7 @@ func TestStaleRefreshIsDropped(t *testing.T) {
 	if h.m.table.Len() != 3 {
 		t.Fatal("an old reply replaced newer data")
 	}
-	h.send(loadedMsg{gen: 1, actions: sampleActions()[:1], at: testNow})
+	h.send(loadedMsg{gen: 1, actions: ptrs(sampleActions()[:1]), at: testNow})
 	if h.m.table.Len() != 1 {
 		t.Fatal("the newest reply was not applied")
 	}
@@ -512,7 +512,7 @@ func TestFinalActionCannotBeCancelled(t *testing.T) {
 	svc := &fakeService{actions: []mde.MachineAction{{ID: "x", Type: mde.TypeIsolate, Status: mde.StatusPending}}}
 	h := newHarness(t, svc, nil)
 	h.m.spec = filter.Spec{AllStatuses: true} // as with f status:all
-	h.send(loadedMsg{gen: 0, spec: h.m.spec, actions: []mde.MachineAction{{ID: "x", Type: mde.TypeIsolate, Status: mde.StatusTimeOut}}})
+	h.send(loadedMsg{gen: 0, spec: h.m.spec, actions: ptrs([]mde.MachineAction{{ID: "x", Type: mde.TypeIsolate, Status: mde.StatusTimeOut}})})
 	h.press("c")
 	if h.m.form != nil || !strings.Contains(h.m.msg.text, "already TimeOut") {
 		t.Fatal("the prompt opened for a timed-out action")

@@ -70,7 +70,7 @@ func TestStaleListDoesNotUndoACancel(t *testing.T) {
 	for i := range newer {
 		newer[i].LastUpdateDateTimeUtc = ts(-time.Minute)
 	}
-	h.send(loadedMsg{gen: h.m.gen, actions: newer, at: testNow})
+	h.send(loadedMsg{gen: h.m.gen, actions: ptrs(newer), at: testNow})
 	if _, ok := h.m.known[id]; ok {
 		t.Fatal("a newer list did not replace the remembered cancel result")
 	}
@@ -137,7 +137,7 @@ func TestUnknownStatusesAreNotCountedAsFinished(t *testing.T) {
 	acts := sampleActions()[:2]
 	acts = append(acts, mde.MachineAction{ID: "q", Status: "Queued"}, mde.MachineAction{ID: "n"})
 	h := newHarness(t, &fakeService{}, nil)
-	h.send(loadedMsg{gen: 0, actions: acts, at: testNow})
+	h.send(loadedMsg{gen: 0, actions: ptrs(acts), at: testNow})
 	if s := h.screen(); !strings.Contains(s, "4 actions: 1 Pending, 1 InProgress, 2 other") {
 		t.Fatalf("header:\n%s", s)
 	}
@@ -174,7 +174,7 @@ func TestLongDraftShowsItsEnd(t *testing.T) {
 
 func TestMissingFieldsReadSensiblyInTheConfirmation(t *testing.T) {
 	h := newHarness(t, &fakeService{}, nil)
-	h.send(loadedMsg{gen: 0, actions: []mde.MachineAction{{ID: "id-3", Status: mde.StatusPending}}, at: testNow})
+	h.send(loadedMsg{gen: 0, actions: ptrs([]mde.MachineAction{{ID: "id-3", Status: mde.StatusPending}}), at: testNow})
 	h.press("c")
 	h.typeText("x")
 	h.press("enter")

@@ -59,7 +59,7 @@ func loadedModel(actions []mde.MachineAction, w, h int) Model {
 		Endpoint: "api.security.microsoft.com",
 	})
 	nm, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	nm, _ = nm.(Model).Update(loadedMsg{gen: m.gen, actions: actions, at: scaleNow})
+	nm, _ = nm.(Model).Update(loadedMsg{gen: m.gen, actions: ptrs(actions), at: scaleNow})
 	return nm.(Model)
 }
 
@@ -333,4 +333,13 @@ func meanOf(xs []int64) float64 {
 		s += x
 	}
 	return float64(s) / float64(len(xs))
+}
+
+// ptrs is a list as the UI holds it: pointers to the listed actions.
+func ptrs(actions []mde.MachineAction) []*mde.MachineAction {
+	out := make([]*mde.MachineAction, len(actions))
+	for i := range actions {
+		out[i] = &actions[i]
+	}
+	return out
 }

@@ -132,7 +132,7 @@ func TestAllProfilesSlowTenantHoldsNoOtherBack(t *testing.T) {
 		t.Fatalf("the slow tenant is not shown as loading beside the others:\n%s", scr)
 	}
 	// Its answer, when it comes, joins the list.
-	h.send(loadedMsg{gen: h.m.gen, tenant: 2, actions: tenantActions("slow", 4), at: testNow})
+	h.send(loadedMsg{gen: h.m.gen, tenant: 2, actions: ptrs(tenantActions("slow", 4)), at: testNow})
 	if h.m.table.Len() != 9 || strings.Contains(h.screen(), "loading…") {
 		t.Fatalf("after the slow answer: %d rows\n%s", h.m.table.Len(), h.screen())
 	}
@@ -284,7 +284,7 @@ func TestSwitchProfileInsideTheUI(t *testing.T) {
 	old := h.m.gen
 	h.press("j", "enter")
 	// A list of the profile before, answered late, is dropped.
-	h.send(loadedMsg{gen: old, tenant: 0, actions: tenantActions("contoso", 3), at: testNow})
+	h.send(loadedMsg{gen: old, tenant: 0, actions: ptrs(tenantActions("contoso", 3)), at: testNow})
 	if len(fp.opened) != 1 || fp.opened[0] != "fabrikam" {
 		t.Fatalf("opened %v", fp.opened)
 	}
@@ -320,7 +320,7 @@ func TestAllProfilesTwinTenantLabelAndCancelAgree(t *testing.T) {
 	if r := h.m.table.Shown(0); r.Tenant != "zeta" {
 		t.Fatalf("before alpha-ro answered the row is under %q", r.Tenant)
 	}
-	h.send(loadedMsg{gen: h.m.gen, tenant: 0, actions: data.actions, at: testNow})
+	h.send(loadedMsg{gen: h.m.gen, tenant: 0, actions: ptrs(data.actions), at: testNow})
 	h.press("g")
 	if r := h.m.table.Shown(0); r.Tenant != "alpha-ro" {
 		t.Fatalf("after both answered the row is under %q, want the first profile", r.Tenant)
