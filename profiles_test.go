@@ -199,7 +199,7 @@ read_only = true
 	}
 	var cancelled mde.MachineAction
 	for _, a := range good.Sim.Actions() {
-		if a.Status == mde.StatusCancelled && a.CancellationComment == "wrong tenant check" {
+		if a.Status == mde.StatusCancelled && a.CancellationComment() == "wrong tenant check" {
 			cancelled = a
 		}
 	}

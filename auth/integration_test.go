@@ -84,8 +84,8 @@ func TestEveryModeListsAndCancelsAgainstTheSimulator(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Cancel with a %s token: %v", tc.mode, err)
 			}
-			if a.Status != mde.StatusCancelled || a.CancellationRequestor != tc.who {
-				t.Fatalf("cancel recorded %q as %s, want %q", a.CancellationRequestor, a.Status, tc.who)
+			if a.Status != mde.StatusCancelled || a.CancellationRequestor() != tc.who {
+				t.Fatalf("cancel recorded %q as %s, want %q", a.CancellationRequestor(), a.Status, tc.who)
 			}
 		})
 	}

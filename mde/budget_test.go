@@ -101,8 +101,8 @@ func TestBudgetsKeepAClientAloneOutOf429s(t *testing.T) {
 			t.Fatalf("cancel %d: %v", i+1, err)
 		}
 		// The cancel spent its own budget: it went at the get's moment.
-		if !a.CancellationDateTimeUtc.Equal(want[i]) {
-			t.Fatalf("cancel %d at %v, want %v", i+1, a.CancellationDateTimeUtc.Sub(budgetStart), want[i].Sub(budgetStart))
+		if !a.CancellationDateTimeUtc().Equal(want[i]) {
+			t.Fatalf("cancel %d at %v, want %v", i+1, a.CancellationDateTimeUtc().Sub(budgetStart), want[i].Sub(budgetStart))
 		}
 	}
 	listStart := clock.Now()
@@ -168,7 +168,7 @@ func TestA429FromAnotherClientDefersTheNextCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if at := a.CancellationDateTimeUtc.Time; !at.Equal(budgetStart.Add(time.Minute)) {
+	if at := a.CancellationDateTimeUtc().Time; !at.Equal(budgetStart.Add(time.Minute)) {
 		t.Fatalf("the next call went at %v, want exactly 1m (Retry-After)", at.Sub(budgetStart))
 	}
 	if n := srv.Sim.Throttled("cancel"); n != 1 {

@@ -362,9 +362,9 @@ func TestContractCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != open.ID || got.Status != mde.StatusCancelled || got.CancellationRequestor != "contract-app" ||
-		got.CancellationComment != "contract test: no longer needed" ||
-		!got.CancellationDateTimeUtc.Equal(t0.Add(time.Second)) || got.Type != open.Type || got.MachineID != open.MachineID {
+	if got.ID != open.ID || got.Status != mde.StatusCancelled || got.CancellationRequestor() != "contract-app" ||
+		got.CancellationComment() != "contract test: no longer needed" ||
+		!got.CancellationDateTimeUtc().Equal(t0.Add(time.Second)) || got.Type != open.Type || got.MachineID != open.MachineID {
 		t.Errorf("Cancel returned %s", asJSON(t, got))
 	}
 	again, err := c.Get(context.Background(), open.ID)

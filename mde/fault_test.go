@@ -221,9 +221,9 @@ func TestFaultCancelIsSentOnce(t *testing.T) {
 				t.Fatalf("re-read says %s; the server applied it: %v", a.Status, tc.applied)
 			}
 			lost := 0
-			if cancelled && a.CancellationComment != comment {
+			if cancelled && a.CancellationComment() != comment {
 				lost++
-				t.Errorf("comment lost: %q", a.CancellationComment)
+				t.Errorf("comment lost: %q", a.CancellationComment())
 			}
 			outcome := "sent once; error says the answer is unknown; the re-read shows "
 			if cancelled {

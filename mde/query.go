@@ -349,8 +349,22 @@ func (in interner) str(s *string) {
 
 func (in interner) action(a *MachineAction) {
 	for _, s := range []*string{(*string)(&a.Type), (*string)(&a.Status), (*string)(&a.Scope), (*string)(&a.RequestSource),
-		&a.Requestor, &a.MachineID, &a.ComputerDNSName, &a.CancellationRequestor} {
+		&a.Requestor, &a.MachineID, &a.ComputerDNSName} {
 		in.str(s)
+	}
+	if r := a.Rare; r != nil {
+		in.str(&r.CancellationRequestor)
+		// A live response's steps name the same few commands, statuses
+		// and parameters over and over.
+		for i := range r.Commands {
+			c := &r.Commands[i]
+			in.str(&c.CommandStatus)
+			in.str(&c.Command.Type)
+			for j := range c.Command.Params {
+				in.str(&c.Command.Params[j].Key)
+				in.str(&c.Command.Params[j].Value)
+			}
+		}
 	}
 }
 

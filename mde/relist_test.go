@@ -11,16 +11,19 @@ import (
 	"github.com/mdeactions/mdeactions/mde/mdesim"
 )
 
-// Every field of a machine action counts for Same: a field added to the
-// type and forgotten there would let a refresh keep a stale action.
+// Every field of a machine action counts for Same, the rare ones too: a
+// field added to the type and forgotten there would let a refresh keep a
+// stale action.
 func TestSameComparesEveryField(t *testing.T) {
 	base := mde.MachineAction{
 		ID: "a", Type: mde.TypeIsolate, Status: mde.StatusPending,
 		CreationDateTimeUtc: mde.Timestamp{Time: t0},
-		Commands:            []mde.LiveResponseCommand{{Index: 1, Errors: []string{"e"}, Command: mde.Command{Type: "RunScript", Params: []mde.CommandParam{{Key: "k", Value: "v"}}}}},
-		RelatedFileInfo:     &mde.RelatedFileInfo{FileIdentifier: "f"},
-		TroubleshootInfo:    json.RawMessage(`{"x":1}`),
-		Unreadable:          []string{"title"},
+		Rare: &mde.RareFields{
+			Commands:         []mde.LiveResponseCommand{{Index: 1, Errors: []string{"e"}, Command: mde.Command{Type: "RunScript", Params: []mde.CommandParam{{Key: "k", Value: "v"}}}}},
+			RelatedFileInfo:  &mde.RelatedFileInfo{FileIdentifier: "f"},
+			TroubleshootInfo: json.RawMessage(`{"x":1}`),
+			Unreadable:       []string{"title"},
+		},
 	}
 	same := base
 	if !base.Same(&same) {
@@ -31,37 +34,55 @@ func TestSameComparesEveryField(t *testing.T) {
 	if !base.Same(&later) {
 		t.Error("the same instant in another zone is not the Same")
 	}
+	none, zero := mde.MachineAction{ID: "b"}, mde.MachineAction{ID: "b", Rare: &mde.RareFields{}}
+	if !none.Same(&zero) || !zero.Same(&none) {
+		t.Error("no rare fields and unset rare fields are not the Same")
+	}
+	// change sets field i of v (a struct) to another value.
+	change := func(v reflect.Value, i int) {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Int64:
+			f.SetInt(f.Int() + 1)
+		case reflect.Struct: // Timestamp
+			f.Set(reflect.ValueOf(mde.Timestamp{Time: t0.Add(time.Second)}))
+		case reflect.Slice:
+			switch name {
+			case "Commands":
+				c := []mde.LiveResponseCommand{base.Rare.Commands[0]}
+				c[0].Command.Params = []mde.CommandParam{{Key: "k", Value: "w"}}
+				f.Set(reflect.ValueOf(c))
+			case "TroubleshootInfo":
+				f.Set(reflect.ValueOf(json.RawMessage(`{"x":2}`)))
+			default:
+				f.Set(reflect.ValueOf([]string{"other"}))
+			}
+		case reflect.Pointer:
+			f.Set(reflect.ValueOf(&mde.RelatedFileInfo{FileIdentifier: "g"}))
+		default:
+			t.Fatalf("field %s: kind %s not covered by this test", name, f.Kind())
+		}
+	}
 	typ := reflect.TypeOf(base)
 	for i := range typ.NumField() {
-		f := typ.Field(i)
-		other := base
-		v := reflect.ValueOf(&other).Elem().Field(i)
-		switch f.Type.Kind() {
-		case reflect.String:
-			v.SetString(v.String() + "x")
-		case reflect.Int64:
-			v.SetInt(v.Int() + 1)
-		case reflect.Struct: // Timestamp
-			other := reflect.ValueOf(mde.Timestamp{Time: t0.Add(time.Second)})
-			v.Set(other)
-		case reflect.Pointer:
-			v.Set(reflect.ValueOf(&mde.RelatedFileInfo{FileIdentifier: "g"}))
-		case reflect.Slice:
-			switch f.Name {
-			case "Commands":
-				c := []mde.LiveResponseCommand{base.Commands[0]}
-				c[0].Command.Params = []mde.CommandParam{{Key: "k", Value: "w"}}
-				v.Set(reflect.ValueOf(c))
-			case "TroubleshootInfo":
-				v.Set(reflect.ValueOf(json.RawMessage(`{"x":2}`)))
-			default:
-				v.Set(reflect.ValueOf([]string{"other"}))
-			}
-		default:
-			t.Fatalf("field %s: kind %s not covered by this test", f.Name, f.Type.Kind())
+		if typ.Field(i).Name == "Rare" {
+			continue
 		}
+		other := base
+		change(reflect.ValueOf(&other).Elem(), i)
 		if base.Same(&other) {
-			t.Errorf("a different %s is still the Same", f.Name)
+			t.Errorf("a different %s is still the Same", typ.Field(i).Name)
+		}
+	}
+	rt := reflect.TypeOf(*base.Rare)
+	for i := range rt.NumField() {
+		other, rare := base, *base.Rare
+		other.Rare = &rare
+		change(reflect.ValueOf(&rare).Elem(), i)
+		if base.Same(&other) || other.Same(&base) {
+			t.Errorf("a different %s is still the Same", rt.Field(i).Name)
 		}
 	}
 }

@@ -15,8 +15,8 @@ func TestOneBadFieldDoesNotLoseTheAction(t *testing.T) {
 	if a.ID != "a1" || a.Status != StatusPending || a.Requestor != "alex@contoso.com" {
 		t.Fatalf("readable fields lost: %+v", a)
 	}
-	if !slices.Equal(a.Unreadable, []string{"commands", "computerDnsName", "errorHResult"}) {
-		t.Fatalf("Unreadable = %v", a.Unreadable)
+	if !slices.Equal(a.Unreadable(), []string{"commands", "computerDnsName", "errorHResult"}) {
+		t.Fatalf("Unreadable = %v", a.Unreadable())
 	}
 	if err := json.Unmarshal([]byte(`[1,2]`), &a); err == nil {
 		t.Fatal("an array decoded as an action")

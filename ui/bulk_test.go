@@ -94,7 +94,7 @@ func TestBulkCancelOfMarkedActions(t *testing.T) {
 	now := testNow
 	h.deliver(fb, bulk.Event{Kind: bulk.Started, ID: ids[0], Total: 3})
 	cancelled := fb.actions[0]
-	cancelled.Status, cancelled.CancellationRequestor = mde.StatusCancelled, "responder@contoso.com"
+	cancelled.Status, cancelled.Edit().CancellationRequestor = mde.StatusCancelled, "responder@contoso.com"
 	cancelled.LastUpdateDateTimeUtc = mde.Timestamp{Time: now}
 	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: ids[0], Outcome: bulk.Cancelled, Action: cancelled, Done: 1, Total: 3})
 	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: now.Add(2 * time.Second), Done: 1, Total: 3})

@@ -197,10 +197,10 @@ func (m *Model) applyAnswer(id string, a mde.MachineAction) {
 
 // cancelledBy is " by WHO" when the entity names who cancelled it.
 func cancelledBy(a mde.MachineAction) string {
-	if a.CancellationRequestor == "" {
+	if a.CancellationRequestor() == "" {
 		return ""
 	}
-	return " by " + textsafe.Clean(a.CancellationRequestor)
+	return " by " + textsafe.Clean(a.CancellationRequestor())
 }
 
 // verifiedMsg is the re-read of a device after a cancel on it.

@@ -12,7 +12,7 @@ import (
 func shownDevices(h *harness) []string {
 	var out []string
 	for i := 0; i < h.m.table.Len(); i++ {
-		out = append(out, h.m.table.Shown(i).Device)
+		out = append(out, h.m.table.Shown(i).Device())
 	}
 	return out
 }

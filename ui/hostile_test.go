@@ -58,11 +58,13 @@ func hostileAction(id, p string) mde.MachineAction {
 		RequestorComment: "why" + p, Status: mde.StatusPending, MachineID: "m" + p, ComputerDNSName: "ws" + p + "host",
 		CreationDateTimeUtc:   mde.Timestamp{Time: testNow.Add(-time.Hour)},
 		LastUpdateDateTimeUtc: mde.Timestamp{Raw: "not a date" + p},
-		CancellationRequestor: "x" + p, CancellationComment: "cc" + p, ExternalID: "ext" + p,
-		Scope: mde.Scope("Full" + p), RequestSource: mde.RequestSource("Api" + p),
-		RelatedFileInfo:  &mde.RelatedFileInfo{FileIdentifier: "f" + p, FileIdentifierType: "Sha1" + p},
-		Commands:         []mde.LiveResponseCommand{{CommandStatus: "Completed" + p, Errors: []string{"e" + p}, Command: mde.Command{Type: "RunScript" + p, Params: []mde.CommandParam{{Key: "k" + p, Value: "v" + p}}}}},
-		TroubleshootInfo: mustJSON(map[string]string{"note": "t" + p}),
+		Scope:                 mde.Scope("Full" + p), RequestSource: mde.RequestSource("Api" + p),
+		Rare: &mde.RareFields{
+			CancellationRequestor: "x" + p, CancellationComment: "cc" + p, ExternalID: "ext" + p,
+			RelatedFileInfo:  &mde.RelatedFileInfo{FileIdentifier: "f" + p, FileIdentifierType: "Sha1" + p},
+			Commands:         []mde.LiveResponseCommand{{CommandStatus: "Completed" + p, Errors: []string{"e" + p}, Command: mde.Command{Type: "RunScript" + p, Params: []mde.CommandParam{{Key: "k" + p, Value: "v" + p}}}}},
+			TroubleshootInfo: mustJSON(map[string]string{"note": "t" + p}),
+		},
 	}
 }
 

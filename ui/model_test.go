@@ -78,9 +78,9 @@ func (f *fakeService) Cancel(_ context.Context, id, comment string) (mde.Machine
 	for i, a := range f.actions {
 		if a.ID == id {
 			a.Status = mde.StatusCancelled
-			a.CancellationComment = comment
-			a.CancellationRequestor = "responder@contoso.com"
-			a.CancellationDateTimeUtc = mde.Timestamp{Time: testNow}
+			a.Edit().CancellationComment = comment
+			a.Edit().CancellationRequestor = "responder@contoso.com"
+			a.Edit().CancellationDateTimeUtc = mde.Timestamp{Time: testNow}
 			a.LastUpdateDateTimeUtc = mde.Timestamp{Time: testNow}
 			f.actions[i] = a
 			if f.onCancel != nil {
@@ -105,7 +105,7 @@ func sampleActions() []mde.MachineAction {
 		{ID: "6f1c2f3a-0000-4000-8000-000000000002", Type: mde.TypeLiveResponse, Status: mde.StatusPending,
 			Requestor: "Sentinel Playbook - Isolate", RequestorComment: "Collect triage", MachineID: "cc33", ComputerDNSName: "会議室-pc01",
 			CreationDateTimeUtc: ts(26 * time.Hour), LastUpdateDateTimeUtc: ts(26 * time.Hour), RequestSource: "PublicApi",
-			Commands: []mde.LiveResponseCommand{{Index: 0, CommandStatus: "Created", Command: mde.Command{Type: "RunScript", Params: []mde.CommandParam{{Key: "ScriptName", Value: "triage.ps1"}}}}}},
+			Rare: &mde.RareFields{Commands: []mde.LiveResponseCommand{{Index: 0, CommandStatus: "Created", Command: mde.Command{Type: "RunScript", Params: []mde.CommandParam{{Key: "ScriptName", Value: "triage.ps1"}}}}}}},
 		{ID: "6f1c2f3a-0000-4000-8000-000000000004", Type: mde.TypeOffboard, Status: mde.StatusSucceeded,
 			Requestor: "alex.morgan@contoso.com", MachineID: "dd44", ComputerDNSName: "old-host",
 			CreationDateTimeUtc: ts(70 * time.Hour)},
@@ -233,8 +233,8 @@ func TestListShowsOpenActionsOldestFirst(t *testing.T) {
 	}
 	want := []string{"ws-fin-0231.contoso.local", "会議室-pc01", "srv-sql-02.corp.contoso.com"}
 	for i := range want {
-		if r := h.m.table.Shown(i); r.Device != want[i] {
-			t.Fatalf("row %d is %s, want %s (oldest first)", i, r.Device, want[i])
+		if r := h.m.table.Shown(i); r.Device() != want[i] {
+			t.Fatalf("row %d is %s, want %s (oldest first)", i, r.Device(), want[i])
 		}
 	}
 	s := h.screen()
@@ -302,8 +302,8 @@ func TestCancelFlowReplacesRowWithReturnedEntity(t *testing.T) {
 		t.Fatalf("cancel calls = %+v, want one with the trimmed comment", svc.cancels)
 	}
 	got := h.selected()
-	if got.Status != mde.StatusCancelled || got.CancellationComment != "wrong device, playbook error" ||
-		got.CancellationRequestor != "responder@contoso.com" {
+	if got.Status != mde.StatusCancelled || got.CancellationComment() != "wrong device, playbook error" ||
+		got.CancellationRequestor() != "responder@contoso.com" {
 		t.Fatalf("row not replaced by the returned entity: %+v", got)
 	}
 	s = h.screen()

@@ -48,8 +48,8 @@ func TestRefreshKeepsWhatDidNotChange(t *testing.T) {
 	for _, r := range after {
 		switch {
 		case r.Action.ID == changed.ID:
-			if r.Action == before[r.Action.ID] || r.Comment != changed.RequestorComment {
-				t.Errorf("the changed action kept its old value: comment %q", r.Comment)
+			if r.Action == before[r.Action.ID] || r.Comment() != changed.RequestorComment {
+				t.Errorf("the changed action kept its old value: comment %q", r.Comment())
 			}
 		case r.Action == before[r.Action.ID]:
 			kept++

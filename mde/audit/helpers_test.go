@@ -23,7 +23,7 @@ type fakeSvc struct {
 func (f *fakeSvc) Cancel(_ context.Context, id, comment string) (mde.MachineAction, error) {
 	f.calls.Add(1)
 	if f.answer == nil {
-		return mde.MachineAction{ID: id, Status: mde.StatusCancelled, CancellationComment: comment}, nil
+		return mde.MachineAction{ID: id, Status: mde.StatusCancelled, Rare: &mde.RareFields{CancellationComment: comment}}, nil
 	}
 	return f.answer(id, comment)
 }

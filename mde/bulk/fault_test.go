@@ -69,9 +69,9 @@ func TestBulkUnderFaults(t *testing.T) {
 		case (o == bulk.Cancelled) != (server.Status == mde.StatusCancelled):
 			lies++
 			t.Errorf("%s: reported %s, the API says %s", a.ID, o, server.Status)
-		case server.Status == mde.StatusCancelled && server.CancellationComment != "bulk under faults":
+		case server.Status == mde.StatusCancelled && server.CancellationComment() != "bulk under faults":
 			lies++
-			t.Errorf("%s: comment lost: %q", a.ID, server.CancellationComment)
+			t.Errorf("%s: comment lost: %q", a.ID, server.CancellationComment())
 		}
 		if o == bulk.Unknown || o == bulk.Failed {
 			unknown++

@@ -174,7 +174,7 @@ func (f *fakeService) apply(id, comment string) (mde.MachineAction, error) {
 	case a.Status.Final():
 		return mde.MachineAction{}, &mde.APIError{StatusCode: http.StatusBadRequest, Code: "BadRequest", Method: "POST"}
 	}
-	a.Status, a.CancellationComment = mde.StatusCancelled, comment
+	a.Status, a.Edit().CancellationComment = mde.StatusCancelled, comment
 	f.actions[strings.ToLower(id)] = a
 	return a, nil
 }

@@ -72,10 +72,10 @@ func checkCancelledOnce(t *testing.T, env *simEnv, actions []mde.MachineAction) 
 	at := map[time.Duration]int{}
 	for _, want := range actions {
 		a, ok := env.srv.Sim.Action(want.ID)
-		if !ok || a.Status != mde.StatusCancelled || a.CancellationDateTimeUtc.IsZero() {
-			t.Fatalf("%s in the simulator: %s, cancelled at %v", want.ID, a.Status, a.CancellationDateTimeUtc)
+		if !ok || a.Status != mde.StatusCancelled || a.CancellationDateTimeUtc().IsZero() {
+			t.Fatalf("%s in the simulator: %s, cancelled at %v", want.ID, a.Status, a.CancellationDateTimeUtc())
 		}
-		at[a.CancellationDateTimeUtc.Sub(t0)]++
+		at[a.CancellationDateTimeUtc().Sub(t0)]++
 	}
 	return at
 }
@@ -223,7 +223,7 @@ func TestVerifyReportsCollateralChanges(t *testing.T) {
 func TestCompletedBeforeCancel(t *testing.T) {
 	lr := action("22222222-0000-4000-8000-000000000001", "machine-x")
 	lr.Type, lr.Status = mde.TypeLiveResponse, mde.StatusInProgress
-	lr.Commands = []mde.LiveResponseCommand{
+	lr.Edit().Commands = []mde.LiveResponseCommand{
 		{Index: 0, CommandStatus: "Completed", StartTime: mde.Timestamp{Time: t0.Add(-time.Minute)}, EndTime: mde.Timestamp{Time: t0.Add(-time.Second)},
 			Command: mde.Command{Type: "RunScript"}},
 		{Index: 1, CommandStatus: "Created", Command: mde.Command{Type: "GetFile"}},

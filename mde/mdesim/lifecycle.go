@@ -2,6 +2,7 @@ package mdesim
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/mdeactions/mdeactions/mde"
@@ -49,7 +50,7 @@ func (s *schedule) stateAt(now time.Time) mde.MachineAction {
 	a.LastUpdateDateTimeUtc = mde.Timestamp{Time: s.pickupAt}
 	start := s.pickupAt
 	for i, end := range s.ends {
-		c := &a.Commands[i]
+		c := &a.Commands()[i]
 		c.StartTime = mde.Timestamp{Time: start}
 		if now.Before(end) {
 			c.CommandStatus = "Executing"
@@ -68,7 +69,7 @@ func (s *schedule) stateAt(now time.Time) mde.MachineAction {
 		a.Status = s.outcome
 		a.LastUpdateDateTimeUtc = mde.Timestamp{Time: s.finishAt}
 		if s.outcome == mde.StatusFailed {
-			a.ErrorHResult = s.hresult
+			a.Edit().ErrorHResult = s.hresult
 		}
 	}
 	return a
@@ -97,13 +98,19 @@ func (s *schedule) nextAfter(now time.Time) time.Time {
 // cloneAction returns a deep copy of a, so that callers never share slices
 // or pointers with the simulator's state.
 func cloneAction(a mde.MachineAction) mde.MachineAction {
-	if a.RelatedFileInfo != nil {
-		info := *a.RelatedFileInfo
-		a.RelatedFileInfo = &info
+	if a.Rare == nil {
+		return a
 	}
-	if a.Commands != nil {
-		cmds := make([]mde.LiveResponseCommand, len(a.Commands))
-		for i, c := range a.Commands {
+	rare := *a.Rare // a copy of its own: the clone's rare fields are written apart
+	rare.Unreadable = slices.Clone(rare.Unreadable)
+	a.Rare = &rare
+	if a.RelatedFileInfo() != nil {
+		info := *a.RelatedFileInfo()
+		a.Edit().RelatedFileInfo = &info
+	}
+	if a.Commands() != nil {
+		cmds := make([]mde.LiveResponseCommand, len(a.Commands()))
+		for i, c := range a.Commands() {
 			if c.Errors != nil {
 				c.Errors = append([]string{}, c.Errors...)
 			}
@@ -112,10 +119,10 @@ func cloneAction(a mde.MachineAction) mde.MachineAction {
 			}
 			cmds[i] = c
 		}
-		a.Commands = cmds
+		a.Edit().Commands = cmds
 	}
-	if a.TroubleshootInfo != nil {
-		a.TroubleshootInfo = append(json.RawMessage{}, a.TroubleshootInfo...)
+	if a.TroubleshootInfo() != nil {
+		a.Edit().TroubleshootInfo = append(json.RawMessage{}, a.TroubleshootInfo()...)
 	}
 	return a
 }

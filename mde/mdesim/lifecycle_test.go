@@ -98,10 +98,10 @@ func TestPendingToInProgressToOutcome(t *testing.T) {
 		if a.Status != outcome || !a.LastUpdateDateTimeUtc.Equal(p.sched.finishAt) {
 			t.Errorf("after finish: %s at %v, want %s at %v", a.Status, a.LastUpdateDateTimeUtc, outcome, p.sched.finishAt)
 		}
-		if outcome == mde.StatusSucceeded && a.ErrorHResult != 0 {
-			t.Errorf("succeeded with errorHResult %d", a.ErrorHResult)
+		if outcome == mde.StatusSucceeded && a.ErrorHResult() != 0 {
+			t.Errorf("succeeded with errorHResult %d", a.ErrorHResult())
 		}
-		if !a.CancellationDateTimeUtc.IsZero() || a.CancellationRequestor != "" {
+		if !a.CancellationDateTimeUtc().IsZero() || a.CancellationRequestor() != "" {
 			t.Error("cancellation fields set on a finished action")
 		}
 	}
@@ -171,20 +171,20 @@ func TestLiveResponseCommandsMove(t *testing.T) {
 	p := ps[0]
 	status := func(a mde.MachineAction) []string {
 		var out []string
-		for _, c := range a.Commands {
+		for _, c := range a.Commands() {
 			out = append(out, c.CommandStatus)
 		}
 		return out
 	}
 	a, _ := s.Action(p.id)
-	for _, c := range a.Commands {
+	for _, c := range a.Commands() {
 		if c.CommandStatus != "Created" || !c.StartTime.IsZero() {
 			t.Errorf("pending: command %+v", c)
 		}
 	}
 	clock.Set(p.sched.pickupAt)
 	a = getAction(t, s, p.id)
-	if got := status(a); got[0] != "Executing" || got[1] != "Created" || !a.Commands[0].StartTime.Equal(p.sched.pickupAt) {
+	if got := status(a); got[0] != "Executing" || got[1] != "Created" || !a.Commands()[0].StartTime.Equal(p.sched.pickupAt) {
 		t.Errorf("at pickup: %v", got)
 	}
 	clock.Set(p.sched.ends[0])
@@ -192,7 +192,7 @@ func TestLiveResponseCommandsMove(t *testing.T) {
 	if got := status(a); got[0] != "Completed" || got[1] != "Executing" || a.Status != mde.StatusInProgress {
 		t.Errorf("after the first command: %s %v", a.Status, got)
 	}
-	if !a.LastUpdateDateTimeUtc.Equal(p.sched.ends[0]) || !a.Commands[0].EndTime.Equal(p.sched.ends[0]) {
+	if !a.LastUpdateDateTimeUtc.Equal(p.sched.ends[0]) || !a.Commands()[0].EndTime.Equal(p.sched.ends[0]) {
 		t.Error("lastUpdateDateTimeUtc/endTime did not move with the command")
 	}
 	// Cancelling now leaves the completed command: the known race.
@@ -217,7 +217,7 @@ func TestFailedLiveResponseHasErrors(t *testing.T) {
 	}
 	clock.Set(ps[0].sched.finishAt)
 	a, _ := s.Action(ps[0].id)
-	last := a.Commands[len(ps[0].sched.ends)-1]
+	last := a.Commands()[len(ps[0].sched.ends)-1]
 	if a.Status != mde.StatusFailed || last.CommandStatus != "Failed" || len(last.Errors) != 1 || last.Errors[0] == "" {
 		t.Errorf("failed live response: %s, command %+v", a.Status, last)
 	}

@@ -492,9 +492,9 @@ func (s *Simulator) serveCancel(w http.ResponseWriter, r *http.Request, id, prin
 	e.sched, e.next = nil, time.Time{}
 	a := &e.action
 	a.Status = mde.StatusCancelled
-	a.CancellationRequestor = principal
-	a.CancellationComment = comment
-	a.CancellationDateTimeUtc = mde.Timestamp{Time: now}
+	a.Edit().CancellationRequestor = principal
+	a.Edit().CancellationComment = comment
+	a.Edit().CancellationDateTimeUtc = mde.Timestamp{Time: now}
 	a.LastUpdateDateTimeUtc = mde.Timestamp{Time: now}
 	writeBody(w, http.StatusOK, a.MarshalEntity(s.contextBase+"/api/$metadata#MachineActions/$entity"))
 }

@@ -89,7 +89,7 @@ func TestGetUnknownID(t *testing.T) {
 func TestExplicitNulls(t *testing.T) {
 	s, _ := newTestSim(t, Options{Seed: 3})
 	a := firstWhere(t, s, "an open Offboard", func(a mde.MachineAction) bool {
-		return a.Status.Open() && a.Type == mde.TypeOffboard && a.ExternalID == ""
+		return a.Status.Open() && a.Type == mde.TypeOffboard && a.ExternalID() == ""
 	})
 	rec := do(t, s, http.MethodGet, "/api/machineactions/"+a.ID, "")
 	body := rec.Body.String()
@@ -168,8 +168,8 @@ func TestAuthorizeHook(t *testing.T) {
 		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil || rec.Code != http.StatusOK {
 			t.Fatalf("cancel: %d %s", rec.Code, rec.Body)
 		}
-		if a.CancellationRequestor != want {
-			t.Errorf("token %s: cancellationRequestor %q, want %q", token, a.CancellationRequestor, want)
+		if a.CancellationRequestor() != want {
+			t.Errorf("token %s: cancellationRequestor %q, want %q", token, a.CancellationRequestor(), want)
 		}
 	}
 }
@@ -220,11 +220,11 @@ func TestCancelHappyPath(t *testing.T) {
 	if got.ID != before.ID || got.Status != mde.StatusCancelled {
 		t.Errorf("id %s status %s, want same id, Cancelled", got.ID, got.Status)
 	}
-	if got.CancellationRequestor != "responder@contoso.com" || got.CancellationComment != "Wrong device selected" {
-		t.Errorf("cancellation requestor %q comment %q", got.CancellationRequestor, got.CancellationComment)
+	if got.CancellationRequestor() != "responder@contoso.com" || got.CancellationComment() != "Wrong device selected" {
+		t.Errorf("cancellation requestor %q comment %q", got.CancellationRequestor(), got.CancellationComment())
 	}
-	if !got.CancellationDateTimeUtc.Equal(now) || !got.LastUpdateDateTimeUtc.Equal(now) {
-		t.Errorf("cancelled at %v, last update %v, want both %v", got.CancellationDateTimeUtc, got.LastUpdateDateTimeUtc, now)
+	if !got.CancellationDateTimeUtc().Equal(now) || !got.LastUpdateDateTimeUtc.Equal(now) {
+		t.Errorf("cancelled at %v, last update %v, want both %v", got.CancellationDateTimeUtc(), got.LastUpdateDateTimeUtc, now)
 	}
 	if !got.LastUpdateDateTimeUtc.After(before.LastUpdateDateTimeUtc.Time) {
 		t.Error("lastUpdateDateTimeUtc did not move")
@@ -313,10 +313,10 @@ func TestCancelLiveResponseKeepsCommands(t *testing.T) {
 		ID: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", Type: mde.TypeLiveResponse, Status: mde.StatusInProgress,
 		MachineID: strings.Repeat("ab", 20), ComputerDNSName: "ws-test-0001.contoso.local",
 		CreationDateTimeUtc: mde.Timestamp{Time: testStart.Add(-3600e9)}, RequestSource: "PublicApi",
-		Commands: []mde.LiveResponseCommand{
+		Rare: &mde.RareFields{Commands: []mde.LiveResponseCommand{
 			{Index: 0, CommandStatus: "Completed", Errors: []string{}, StartTime: mde.Timestamp{Time: testStart.Add(-600e9)}, EndTime: mde.Timestamp{Time: testStart.Add(-300e9)}},
 			{Index: 1, CommandStatus: "Executing", Errors: []string{}, StartTime: mde.Timestamp{Time: testStart.Add(-300e9)}},
-		},
+		}},
 	}
 	s.Put(lr)
 	rec := do(t, s, http.MethodPost, "/api/machineactions/"+lr.ID+"/cancel", `{"Comment":"stop"}`)
@@ -324,8 +324,8 @@ func TestCancelLiveResponseKeepsCommands(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != http.StatusOK {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
-	if got.Commands[0].CommandStatus != "Completed" || got.Commands[1].CommandStatus != "Executing" {
-		t.Errorf("commands changed: %+v", got.Commands)
+	if got.Commands()[0].CommandStatus != "Completed" || got.Commands()[1].CommandStatus != "Executing" {
+		t.Errorf("commands changed: %+v", got.Commands())
 	}
 	if !got.CompletedBeforeCancel() {
 		t.Error("want the Cancelled-with-a-Completed-command race")
@@ -337,7 +337,7 @@ func TestPutAndSnapshots(t *testing.T) {
 	a := mde.MachineAction{
 		ID: "ABCDEF00-0000-4000-8000-000000000001", Type: mde.TypeIsolate, Status: mde.StatusPending,
 		Requestor: "o'brien@contoso.com", MachineID: strings.Repeat("0", 40),
-		CreationDateTimeUtc: mde.Timestamp{Time: testStart.Add(1e9)}, Commands: []mde.LiveResponseCommand{{Index: 0}},
+		CreationDateTimeUtc: mde.Timestamp{Time: testStart.Add(1e9)}, Rare: &mde.RareFields{Commands: []mde.LiveResponseCommand{{Index: 0}}},
 	}
 	s.Put(a)
 	if got := s.Actions(); got[0].ID != a.ID || len(got) != 401 {
@@ -345,8 +345,8 @@ func TestPutAndSnapshots(t *testing.T) {
 	}
 	// Snapshots are copies.
 	snap, _ := s.Action(strings.ToLower(a.ID))
-	snap.Commands[0].CommandStatus = "mutated"
-	if again, _ := s.Action(a.ID); again.Commands[0].CommandStatus == "mutated" {
+	snap.Commands()[0].CommandStatus = "mutated"
+	if again, _ := s.Action(a.ID); again.Commands()[0].CommandStatus == "mutated" {
 		t.Error("Action returned shared state")
 	}
 	// Put actions do not move by themselves.

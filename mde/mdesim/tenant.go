@@ -318,7 +318,7 @@ func (g *generator) base(dev device, typ mde.ActionType) mde.MachineAction {
 			a.Requestor = isolateApp
 		}
 		if a.Requestor == soarApp {
-			a.ExternalID = "soar-" + g.hex(4)
+			a.Edit().ExternalID = "soar-" + g.hex(4)
 		}
 	}
 	switch typ {
@@ -333,9 +333,9 @@ func (g *generator) base(dev device, typ mde.ActionType) mde.MachineAction {
 			a.Scope = "Full"
 		}
 	case mde.TypeStopAndQuarantineFile:
-		a.RelatedFileInfo = &mde.RelatedFileInfo{FileIdentifier: g.hex(20), FileIdentifierType: "Sha1"}
+		a.Edit().RelatedFileInfo = &mde.RelatedFileInfo{FileIdentifier: g.hex(20), FileIdentifierType: "Sha1"}
 	case mde.TypeLiveResponse:
-		a.Commands = g.commands()
+		a.Edit().Commands = g.commands()
 	}
 	return a
 }
@@ -378,7 +378,7 @@ func (g *generator) commands() []mde.LiveResponseCommand {
 // per live response command, else a single step.
 func (g *generator) steps(a mde.MachineAction) []time.Duration {
 	if a.Type == mde.TypeLiveResponse {
-		d := make([]time.Duration, len(a.Commands))
+		d := make([]time.Duration, len(a.Commands()))
 		for i := range d {
 			d[i] = g.dur(15*time.Second, 8*time.Minute)
 		}
@@ -416,7 +416,7 @@ func (g *generator) setOutcome(sc *schedule, a mde.MachineAction, outcome mde.Ac
 		return steps
 	}
 	f := from + g.r.IntN(len(steps)-from)
-	sc.failure = g.pick(failureTexts[a.Commands[f].Command.Type])
+	sc.failure = g.pick(failureTexts[a.Commands()[f].Command.Type])
 	return steps[:f+1]
 }
 
@@ -492,9 +492,9 @@ func (g *generator) action(dev device, typ mde.ActionType, status mde.ActionStat
 		}
 		c := sc.stateAt(cancelAt)
 		c.Status = mde.StatusCancelled
-		c.CancellationRequestor = g.pick(users)
-		c.CancellationComment = g.pick(cancelComments)
-		c.CancellationDateTimeUtc = mde.Timestamp{Time: cancelAt}
+		c.Edit().CancellationRequestor = g.pick(users)
+		c.Edit().CancellationComment = g.pick(cancelComments)
+		c.Edit().CancellationDateTimeUtc = mde.Timestamp{Time: cancelAt}
 		c.LastUpdateDateTimeUtc = mde.Timestamp{Time: cancelAt}
 		return &entry{action: c}
 

@@ -95,31 +95,31 @@ func checkComposition(t *testing.T, seed int64, actions []mde.MachineAction) {
 				t.Errorf("seed %d: %s has scope %q", seed, a.Type, a.Scope)
 			}
 		}
-		if (a.Type == mde.TypeStopAndQuarantineFile) != (a.RelatedFileInfo != nil) {
-			t.Errorf("seed %d: %s relatedFileInfo %v", seed, a.Type, a.RelatedFileInfo)
-		} else if a.RelatedFileInfo != nil && (a.RelatedFileInfo.FileIdentifierType != "Sha1" || !hexRE.MatchString(a.RelatedFileInfo.FileIdentifier)) {
-			t.Errorf("seed %d: relatedFileInfo %+v", seed, a.RelatedFileInfo)
+		if (a.Type == mde.TypeStopAndQuarantineFile) != (a.RelatedFileInfo() != nil) {
+			t.Errorf("seed %d: %s relatedFileInfo %v", seed, a.Type, a.RelatedFileInfo())
+		} else if a.RelatedFileInfo() != nil && (a.RelatedFileInfo().FileIdentifierType != "Sha1" || !hexRE.MatchString(a.RelatedFileInfo().FileIdentifier)) {
+			t.Errorf("seed %d: relatedFileInfo %+v", seed, a.RelatedFileInfo())
 		}
-		if (a.Type == mde.TypeLiveResponse) != (len(a.Commands) > 0) {
-			t.Errorf("seed %d: %s has %d commands", seed, a.Type, len(a.Commands))
+		if (a.Type == mde.TypeLiveResponse) != (len(a.Commands()) > 0) {
+			t.Errorf("seed %d: %s has %d commands", seed, a.Type, len(a.Commands()))
 		}
 		if a.Type == mde.TypeLiveResponse {
 			checkCommands(t, a)
 		}
 
 		// Cancellation fields only on Cancelled.
-		cancelled := a.CancellationRequestor != "" && a.CancellationComment != "" && !a.CancellationDateTimeUtc.IsZero()
-		none := a.CancellationRequestor == "" && a.CancellationComment == "" && a.CancellationDateTimeUtc.IsZero()
+		cancelled := a.CancellationRequestor() != "" && a.CancellationComment() != "" && !a.CancellationDateTimeUtc().IsZero()
+		none := a.CancellationRequestor() == "" && a.CancellationComment() == "" && a.CancellationDateTimeUtc().IsZero()
 		if a.Status == mde.StatusCancelled && !cancelled || a.Status != mde.StatusCancelled && !none {
-			t.Errorf("seed %d: %s %s cancellation fields %q %q %v", seed, a.ID, a.Status, a.CancellationRequestor, a.CancellationComment, a.CancellationDateTimeUtc)
+			t.Errorf("seed %d: %s %s cancellation fields %q %q %v", seed, a.ID, a.Status, a.CancellationRequestor(), a.CancellationComment(), a.CancellationDateTimeUtc())
 		}
-		if a.Status == mde.StatusCancelled && !a.LastUpdateDateTimeUtc.Equal(a.CancellationDateTimeUtc.Time) {
-			t.Errorf("seed %d: cancelled %s last update %v != cancellation %v", seed, a.ID, a.LastUpdateDateTimeUtc, a.CancellationDateTimeUtc)
+		if a.Status == mde.StatusCancelled && !a.LastUpdateDateTimeUtc.Equal(a.CancellationDateTimeUtc().Time) {
+			t.Errorf("seed %d: cancelled %s last update %v != cancellation %v", seed, a.ID, a.LastUpdateDateTimeUtc, a.CancellationDateTimeUtc())
 		}
-		if a.ErrorHResult != 0 && a.Status != mde.StatusFailed {
-			t.Errorf("seed %d: %s errorHResult %d", seed, a.Status, a.ErrorHResult)
+		if a.ErrorHResult() != 0 && a.Status != mde.StatusFailed {
+			t.Errorf("seed %d: %s errorHResult %d", seed, a.Status, a.ErrorHResult())
 		}
-		if a.Status == mde.StatusFailed && a.ErrorHResult != 0 {
+		if a.Status == mde.StatusFailed && a.ErrorHResult() != 0 {
 			failedWithHResult++
 		}
 		if a.Status == mde.StatusTimeOut && age < 72*time.Hour {
@@ -208,7 +208,7 @@ func checkComposition(t *testing.T, seed int64, actions []mde.MachineAction) {
 func checkCommands(t *testing.T, a mde.MachineAction) {
 	t.Helper()
 	count := map[string]int{}
-	for i, c := range a.Commands {
+	for i, c := range a.Commands() {
 		count[c.CommandStatus]++
 		if c.Index != i || c.Errors == nil || len(c.Command.Params) == 0 {
 			t.Errorf("%s: command %d %+v", a.ID, i, c)
@@ -236,7 +236,7 @@ func checkCommands(t *testing.T, a mde.MachineAction) {
 			t.Errorf("%s: completed command times %v..%v", a.ID, c.StartTime, c.EndTime)
 		}
 	}
-	n := len(a.Commands)
+	n := len(a.Commands())
 	switch a.Status {
 	case mde.StatusPending, mde.StatusTimeOut:
 		if count["Created"] != n {

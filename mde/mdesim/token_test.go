@@ -86,8 +86,8 @@ func TestTokenChecker(t *testing.T) {
 		})
 	}
 	a, _ := sim.Action(id)
-	if a.CancellationRequestor != "Contoso automation" {
-		t.Fatalf("cancellationRequestor = %q, want the app's name", a.CancellationRequestor)
+	if a.CancellationRequestor() != "Contoso automation" {
+		t.Fatalf("cancellationRequestor = %q, want the app's name", a.CancellationRequestor())
 	}
 
 	// A delegated cancel records the user's UPN.
@@ -102,7 +102,7 @@ func TestTokenChecker(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+mint(key, nil))
 	rec := httptest.NewRecorder()
 	sim.ServeHTTP(rec, req)
-	if a, _ := sim.Action(id2); rec.Code != 200 || a.CancellationRequestor != "alex@contoso.com" {
-		t.Fatalf("delegated cancel: %d, requestor %q", rec.Code, a.CancellationRequestor)
+	if a, _ := sim.Action(id2); rec.Code != 200 || a.CancellationRequestor() != "alex@contoso.com" {
+		t.Fatalf("delegated cancel: %d, requestor %q", rec.Code, a.CancellationRequestor())
 	}
 }

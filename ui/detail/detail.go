@@ -106,12 +106,12 @@ func (m Model) fields() []field {
 		status += "  (a command completed before the cancel)"
 	}
 	fileInfo := "(none)"
-	if a.RelatedFileInfo != nil {
-		fileInfo = textsafe.Clean(a.RelatedFileInfo.FileIdentifierType + " " + a.RelatedFileInfo.FileIdentifier)
+	if a.RelatedFileInfo() != nil {
+		fileInfo = textsafe.Clean(a.RelatedFileInfo().FileIdentifierType + " " + a.RelatedFileInfo().FileIdentifier)
 	}
 	troubleshoot := "(none)"
-	if len(a.TroubleshootInfo) > 0 {
-		troubleshoot = textsafe.Clean(string(a.TroubleshootInfo))
+	if len(a.TroubleshootInfo()) > 0 {
+		troubleshoot = textsafe.Clean(string(a.TroubleshootInfo()))
 	}
 	fs := []field{
 		{"id", opt(a.ID)},
@@ -126,17 +126,17 @@ func (m Model) fields() []field {
 		{"requestSource", opt(string(a.RequestSource))},
 		{"creationDateTimeUtc", format.Time(now, a.CreationDateTimeUtc)},
 		{"lastUpdateDateTimeUtc", format.Time(now, a.LastUpdateDateTimeUtc)},
-		{"cancellationRequestor", opt(a.CancellationRequestor)},
-		{"cancellationComment", opt(a.CancellationComment)},
-		{"cancellationDateTimeUtc", format.Time(now, a.CancellationDateTimeUtc)},
-		{"errorHResult", fmt.Sprintf("%d", a.ErrorHResult)},
-		{"externalId", opt(a.ExternalID)},
+		{"cancellationRequestor", opt(a.CancellationRequestor())},
+		{"cancellationComment", opt(a.CancellationComment())},
+		{"cancellationDateTimeUtc", format.Time(now, a.CancellationDateTimeUtc())},
+		{"errorHResult", fmt.Sprintf("%d", a.ErrorHResult())},
+		{"externalId", opt(a.ExternalID())},
 		{"relatedFileInfo", fileInfo},
 		{"troubleshootInfo", troubleshoot},
-		{"commands", fmt.Sprintf("%d", len(a.Commands))},
+		{"commands", fmt.Sprintf("%d", len(a.Commands()))},
 	}
-	if len(a.Unreadable) > 0 {
-		fs = append(fs, field{"unreadable fields", textsafe.Clean(strings.Join(a.Unreadable, ", ")) + " (wrong type in the API's answer)"})
+	if len(a.Unreadable()) > 0 {
+		fs = append(fs, field{"unreadable fields", textsafe.Clean(strings.Join(a.Unreadable(), ", ")) + " (wrong type in the API's answer)"})
 	}
 	return fs
 }
@@ -185,7 +185,7 @@ func (m Model) render() []string {
 		}
 	}
 	now := m.ctx.Now()
-	cmds := m.action.Commands
+	cmds := m.action.Commands()
 	if len(cmds) > maxCommands {
 		cmds = cmds[:maxCommands]
 	}
@@ -202,7 +202,7 @@ func (m Model) render() []string {
 			out = append(out, wrapIndent(capField("error: "+textsafe.Clean(e)), m.width, "      ")...)
 		}
 	}
-	if n := len(m.action.Commands) - len(cmds); n > 0 {
+	if n := len(m.action.Commands()) - len(cmds); n > 0 {
 		out = append(out, fmt.Sprintf("  … %d more commands not shown", n))
 	}
 	return out

@@ -82,7 +82,7 @@ func newEntry(r *actiontable.Row, i int) entry {
 func appendEntry(buf []byte, r *actiontable.Row, e *entry, base int) []byte {
 	a := r.Action
 	fields := [numFields]string{
-		r.TypeLabel, format.Status(a.Status), r.Device, r.Requestor, r.Comment, textsafe.Clean(a.ID), r.Tenant,
+		r.TypeLabel(), format.Status(a.Status), r.Device(), r.Requestor(), r.Comment(), textsafe.Clean(a.ID), r.Tenant,
 	}
 	for f, s := range fields {
 		if f > 0 {
@@ -112,13 +112,13 @@ func appendEntry(buf []byte, r *actiontable.Row, e *entry, base int) []byte {
 	if a.ComputerDNSName == "" && a.MachineID == "" {
 		e.missing |= 1 << ColDevice
 	}
-	if r.Requestor == "" {
+	if fields[fieldRequestor] == "" {
 		e.missing |= 1 << ColRequestor
 	}
 	if e.created == unknownTime {
 		e.missing |= 1 << ColAge
 	}
-	if r.Comment == "" {
+	if fields[fieldComment] == "" {
 		e.missing |= 1 << ColComment
 	}
 	return buf
@@ -187,6 +187,7 @@ type Index struct {
 
 	// What a keystroke reads, front to back, in the current order.
 	text  string                  // every entry's hay, each followed by '\n'
+	buf   []byte                  // the memory behind text, written over by the next layout
 	off   []uint32                // entry k's hay is text[off[k]:off[k+1]-1]
 	sigs  []uint64                // the byte signature of each hay
 	hots  []hot                   // a copy of each entry's hot part
@@ -223,8 +224,21 @@ type pastSearch struct {
 func NewIndex(rows []actiontable.Row) *Index { return NewIndexOrdered(rows, Order{}) }
 
 // NewIndexOrdered is NewIndex in the order o, sorting once.
-func NewIndexOrdered(rows []actiontable.Row, o Order) *Index {
-	ix := &Index{rows: rows, pos: make([]int32, len(rows))}
+func NewIndexOrdered(rows []actiontable.Row, o Order) *Index { return build(rows, o, Index{}) }
+
+// Renew indexes rows in the order o (NewIndexOrdered) in the memory of ix:
+// a refresh writes the new text and arrays over the old ones where they
+// are large enough, so that the two are never in memory at once (at
+// 100,000 rows they are 20 MB). Whoever still points at ix sees the new
+// index; nothing it held before is valid.
+func (ix *Index) Renew(rows []actiontable.Row, o Order) {
+	*ix = *build(rows, o, Index{buf: ix.buf, off: ix.off, sigs: ix.sigs, hots: ix.hots, ends: ix.ends, rowOf: ix.rowOf, pos: ix.pos})
+}
+
+// build indexes rows in the order o, reusing the arrays of mem.
+func build(rows []actiontable.Row, o Order, mem Index) *Index {
+	ix := &mem
+	ix.rows, ix.pos = rows, resize(ix.pos, len(rows))
 	if o.Column == ColAge {
 		ix.sortByAge(o)
 		ix.layoutFrom(false)
@@ -280,7 +294,7 @@ func (ix *Index) sortByAge(o Order) {
 		}
 		return cmp.Compare(a.row, b.row)
 	})
-	ix.rowOf = make([]int32, len(keys))
+	ix.rowOf = resize(ix.rowOf, len(keys))
 	for k, key := range keys {
 		ix.pos[key.row] = int32(k)
 		ix.rowOf[k] = key.row
@@ -294,15 +308,20 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// Release lets go of everything the index holds, leaving it empty, for
-// whoever still points at it: a refresh calls it before it builds the next
-// index, so that the two are never in memory at once (at 100,000 rows the
-// text, arrays and remembered searches are over 20 MB).
-func (ix *Index) Release() { *ix = Index{} }
+// resize returns s with length n, reusing its memory when it is large
+// enough; the caller writes every element.
+func resize[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
+}
 
 // freeze makes the text of buf a string without copying it (as
 // strings.Builder does): at 100,000 rows a copy is 15 MB more at the peak
-// of every load. buf must not be written to afterwards.
+// of every load. buf must not be written to while the string is in use:
+// the index writes its buf again only in its next layout, which replaces
+// the text and forgets every search made on it.
 func freeze(buf []byte) string { return unsafe.String(unsafe.SliceData(buf), len(buf)) }
 
 // textSize guesses the bytes of all haystacks (lower-casing rarely changes
@@ -311,7 +330,7 @@ func textSize(rows []actiontable.Row) int {
 	size := 0
 	for i := range rows {
 		r := &rows[i]
-		size += len(r.TypeLabel) + len(r.Device) + len(r.Requestor) + len(r.Comment) +
+		size += len(format.TypeLabel(r.Action.Type)) + len(r.Action.ComputerDNSName) + len(r.Action.Requestor) + len(r.Action.RequestorComment) +
 			len(r.Action.ID) + len(r.Action.Status) + len(r.Tenant) + numFields + 8
 	}
 	return size
@@ -329,9 +348,7 @@ func (ix *Index) Order() Order { return ix.order }
 // SetOrder sorts the index (once; not per keystroke) in the order o, with
 // the same rules as Sort: ties by creation time (oldest first), then by row
 // number.
-func (ix *Index) SetOrder(o Order) {
-	*ix = *NewIndexOrdered(ix.rows, o)
-}
+func (ix *Index) SetOrder(o Order) { ix.Renew(ix.rows, o) }
 
 // sortEntries puts the entries in the order o, in place (a second array of
 // 100,000 entries would only raise the peak memory of every load).
@@ -367,9 +384,7 @@ func (ix *Index) sortEntries(o Order) {
 			dst = src
 		}
 	}
-	if len(ix.rowOf) != len(es) {
-		ix.rowOf = make([]int32, len(es))
-	}
+	ix.rowOf = resize(ix.rowOf, len(es))
 	for k := range es {
 		ix.pos[es[k].row] = int32(k)
 		ix.rowOf[k] = es[k].row
@@ -385,13 +400,12 @@ func (ix *Index) layout() { ix.layoutFrom(false) }
 // text (a copy, not made anew from each row).
 func (ix *Index) layoutFrom(fromEntries bool) {
 	n := len(ix.rowOf)
-	buf := make([]byte, 0, textSize(ix.rows)+n)
-	if len(ix.off) != n+1 {
-		ix.off = make([]uint32, n+1)
-		ix.sigs = make([]uint64, n)
-		ix.hots = make([]hot, n)
-		ix.ends = make([][numFields - 1]uint32, n)
+	buf := ix.buf[:0] // the old text is not read from here on
+	if need := textSize(ix.rows) + n; cap(buf) < need {
+		buf = make([]byte, 0, need)
 	}
+	ix.off, ix.sigs = resize(ix.off, n+1), resize(ix.sigs, n)
+	ix.hots, ix.ends = resize(ix.hots, n), resize(ix.ends, n)
 	var e entry
 	for k, r := range ix.rowOf {
 		ix.off[k] = uint32(len(buf))
@@ -406,7 +420,7 @@ func (ix *Index) layoutFrom(fromEntries bool) {
 		ix.ends[k] = e.ends
 	}
 	ix.off[n] = uint32(len(buf))
-	ix.text = freeze(buf)
+	ix.buf, ix.text = buf, freeze(buf)
 	ix.freq = [256]uint32{}
 	step := max(len(ix.text)/(1<<20), 1) // a 1 MB sample is enough
 	for i := 0; i < len(ix.text); i += step {

@@ -3,6 +3,7 @@ package filter
 import (
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -229,5 +230,40 @@ func TestSearchHistoryAgreesWithBruteForce(t *testing.T) {
 		if rnd.IntN(200) == 0 {
 			ix.SetOrder(Order{Column: displayOrder[rnd.IntN(len(displayOrder))], Desc: rnd.IntN(2) == 0})
 		}
+	}
+}
+
+// Renew indexes new rows as NewIndexOrdered would, in every order and
+// whether the list grew or shrank, and a refresh of as many rows writes
+// over the old text instead of allocating a second one.
+func TestRenewIsNewIndexInTheSameMemory(t *testing.T) {
+	spec := Spec{AllStatuses: true}
+	for _, o := range []Order{{}, {Desc: true}, {Column: ColDevice}} {
+		ix := NewIndexOrdered(makeRows(3000, 1), o)
+		_ = ix.Search("contoso", spec, now, nil) // a search to forget
+		for _, rows := range [][]actiontable.Row{makeRows(3000, 2), makeRows(5000, 3), makeRows(100, 4)} {
+			ix.Renew(rows, o)
+			fresh := NewIndexOrdered(rows, o)
+			for _, q := range []string{"", "contoso", "ws-fin", "pending 42"} {
+				if got, want := ix.Search(q, spec, now, nil), fresh.Search(q, spec, now, nil); !slices.Equal(got, want) {
+					t.Fatalf("%v, %d rows, %q: renewed %v, new %v", o, len(rows), q, got, want)
+				}
+			}
+			if ix.Len() != len(rows) || ix.Order() != o {
+				t.Fatalf("renewed: %d rows in %v", ix.Len(), ix.Order())
+			}
+		}
+	}
+
+	rows := makeRows(20_000, 5)
+	ix := NewIndex(rows)
+	text := len(ix.text)
+	again := makeRows(20_000, 6)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ix.Renew(again, Order{})
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > uint64(text)/2 {
+		t.Errorf("a refresh of as many rows allocated %d bytes; the text alone is %d", grew, text)
 	}
 }
