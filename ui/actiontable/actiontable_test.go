@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/charmbracelet/x/ansi"
 
@@ -41,5 +42,13 @@ func TestColumnsGiveWayByPriorityAndFillTheWidth(t *testing.T) {
 				t.Fatalf("width %d lost the %s column", tc.width, must)
 			}
 		}
+	}
+}
+
+// A row is held per action (100,000 in BENCHMARKS.md, item 5): it points
+// at the action and computes its text when drawn, within 48 bytes.
+func TestRowFitsIn48Bytes(t *testing.T) {
+	if n := unsafe.Sizeof(Row{}); n > 48 {
+		t.Errorf("Row is %d bytes, over 48", n)
 	}
 }

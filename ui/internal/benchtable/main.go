@@ -269,7 +269,11 @@ in ` + "`ui/widerow_test.go`" + `). Bubble Tea's renderer clears its cell buffer
 repaints a touched line whole, instead of diffing it, when ` + "`lineHasDrift`" + ` finds a wide cell on it
 (the terminal might measure it differently). So each wide-character row on screen costs one
 whole line, about 100–130 B, on every frame. The demo tenant has one such device name
-(` + "`会議室-pc01`" + `); with ASCII names the budgets hold, and the budget tests use them.
+(` + "`会議室-pc01`" + `); with ASCII names the budgets hold, and the budget tests use them. The renderer
+is known upstream to do this (charmbracelet/ultraviolet#163, "transformLine repaints unchanged lines
+that contain a wide cell"); the newest ultraviolet the module proxy serves, the one pinned here
+(2026-10-08), still does. Our row could only avoid it by dropping the whole-row cursor highlight,
+which stays: it is how the person sees which device a cancel goes to.
 
 After an injected 429 the next call goes exactly at Retry-After (0 s early, 0 s late): the
 tests TestBulkCancelSitsOutA429FromAnotherClient (mde/bulk) and
@@ -277,18 +281,20 @@ TestA429FromAnotherClientDefersTheNextCall (mde) assert it on the simulated cloc
 
 ² VmHWM of the built binary in a pty (MB here are MiB of 1,048,576 bytes; under 143 MiB meets the budget in either unit), listing 100,000 open
 actions (` + "`mdesim.Options.Open`" + `) from a simulator in the benchmark's process (whose memory is not
-counted), read once the header shows all 100,000, then again after ` + "`r`" + ` reloaded them. What
-got the first load from 307 MB to under the budget: rows point at the listed actions instead of
-copying them; the list is sized once from ` + "`@odata.count`" + `, reuses one page buffer and keeps one
-copy of repeated strings; the index keeps only what a search reads and writes its text once; the
-audit lookup holds no copy of the list; and GOGC is 25 by default (the heap grows a quarter past
-what is live, not double; the ` + "`GOGC`" + ` variable overrides it). A soft memory limit
-(` + "`GOMEMLIMIT`" + `) was tried and dropped: near the live heap the collector ran without pause while
-the screen was idle. Not met through a reload: the old list stays on screen (and in memory) while
-the new one arrives, so for a moment both are live (about 93 MB of list, rows and index plus the
-new list's 42 MB of actions). The API cannot list only what changed (` + "`lastUpdateDateTimeUtc`" + ` is
-not a ` + "`$filter`" + ` property), so meeting it needs a smaller action in memory (about 420 B and
-its strings now).
+counted), read once the header shows all 100,000, then again after ` + "`r`" + ` reloaded them while the
+tenant changed as a busy one does (1,000 actions moved on, 100 finished, 100 new ones came). What
+got the first load from 307 MB under the budget: rows point at the listed actions instead of
+copying them; an action keeps its rarely set keys (cancellation, error, file, commands) behind one
+pointer, 256 B instead of 416; a row computes its cleaned text when drawn, 48 B instead of 112;
+repeated strings are kept once; the index keeps only what a search reads, sorts 12-byte keys for
+the default order and writes its text once; the audit lookup holds no copy of the list; and GOGC
+is 25 by default (the heap grows a quarter past what is live, not double; the ` + "`GOGC`" + ` variable
+overrides it). What got a reload from 260 MB under it: the old list stays on screen while the next
+one arrives, so the client's Relist keeps every action that did not change (every field the Same)
+and only what changed is new; the rows are rebuilt in place and the index is written over the old
+one's memory. The API cannot list only what changed (` + "`lastUpdateDateTimeUtc`" + ` is not a
+` + "`$filter`" + ` property), so the whole list is still read. A soft memory limit (` + "`GOMEMLIMIT`" + `) was tried
+and dropped: near the live heap the collector ran without pause while the screen was idle.
 
 ³ The harness never answers the terminal's start-up queries (DECRQM 2026/2027, the keyboard
 protocol's ` + "`CSI ? u`" + `); the first frame with rows comes anyway. Start-up is the median over the
