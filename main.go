@@ -65,6 +65,7 @@ type flags struct {
 	demo          bool
 	demoSeed      int64
 	apiURL        string
+	apiURLFrom    string // where apiURL was given, for its errors: "--api-url" unless a profile's api_url
 	region        string
 	cloud         string
 	authorityHost string
@@ -786,6 +787,9 @@ func mergeProfile(cmd *cobra.Command, f *flags, chosen profile.Profile, own bool
 		notes = profile.EnvOverrides(chosen, os.Getenv, given, set)
 		p = profile.Merge(chosen, os.Getenv, given, set)
 	}
+	if p.APIURL != "" && p.APIURL == chosen.APIURL && !(set("api-url") && f.apiURL == p.APIURL) {
+		f.apiURLFrom = fmt.Sprintf("api_url of profile %q", chosen.Name)
+	}
 	f.tenant, f.clientID, f.region, f.apiURL = p.Tenant, p.ClientID, p.Region, p.APIURL
 	f.auth, f.certificate, f.secretFile, f.tokenEnv = p.Auth, p.Certificate, p.SecretFile, p.TokenEnv
 	if p.Cloud != "" {
@@ -1357,7 +1361,7 @@ func newClient(f flags, e *env, b *budgets) (*mde.Client, error) {
 	}
 	client, err := mde.NewClient(e.apiBase, e.hc, e.tokens, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("--api-url: %w", err)
+		return nil, fmt.Errorf("%s: %w", cmp.Or(f.apiURLFrom, "--api-url"), err)
 	}
 	return client, nil
 }

@@ -385,3 +385,21 @@ func TestColumnsLineUpAfterWideNames(t *testing.T) {
 		}
 	}
 }
+
+// An API URL refused from the configuration file is named as the file
+// names it, not as the flag the user never gave.
+func TestRefusedAPIURLIsNamedWhereItWasGiven(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(cfg, []byte("[profiles.lab]\ntenant = \"lab.example\"\napi_url = \"http://api.lab.example\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MDE_TOKEN", "token-for-the-test")
+	_, err := runCmdArgs(t, "--config", cfg, "--token-env", "MDE_TOKEN", "list")
+	if err == nil || !strings.Contains(err.Error(), `api_url of profile "lab"`) || strings.Contains(err.Error(), "--api-url") {
+		t.Fatalf("from the file: %v", err)
+	}
+	_, err = runCmdArgs(t, "--config", cfg, "--token-env", "MDE_TOKEN", "--api-url", "http://other.example", "list")
+	if err == nil || !strings.HasPrefix(err.Error(), "--api-url:") {
+		t.Fatalf("from the flag: %v", err)
+	}
+}
