@@ -121,8 +121,15 @@ func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case bulkTickMsg:
-		if !b.until.IsZero() && m.opts.Now().Before(b.until) {
-			return m, bulkTick() // the countdown moves once a second while throttled
+		if b.finished {
+			return m, nil
+		}
+		now := m.opts.Now()
+		if !m.quitArm { // the quit warning stays until answered
+			m.msg = footerMsg{footInfo, b.progress(now)}
+		}
+		if !b.until.IsZero() && now.Before(b.until) {
+			return m, bulkTick() // the countdown moves once a second while it waits
 		}
 		return m, nil
 	case bulkEventMsg:

@@ -310,3 +310,29 @@ func TestBulkStoppedByABugIsReported(t *testing.T) {
 		t.Fatalf("report view:\n%s", h.screen())
 	}
 }
+
+func TestBulkCountdownCountsDown(t *testing.T) {
+	h, fb := newBulkHarness(t, 3)
+	now := testNow
+	h.m.opts.Now = func() time.Time { return now }
+	h.press("a", "c")
+	h.typeText("stuck")
+	h.press("enter")
+	h.send(runCmd(h.send(keyPress("y"))))
+	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: now.Add(3 * time.Second), Err: &mde.APIError{StatusCode: 429}, Total: 3})
+	for _, want := range []string{"resuming in 3s", "resuming in 2s", "resuming in 1s"} {
+		if !strings.Contains(h.m.msg.text, want) {
+			t.Fatalf("at %s the footer reads %q, want %q", now.Sub(testNow), h.m.msg.text, want)
+		}
+		now = now.Add(time.Second)
+		if h.send(bulkTickMsg{}) == nil && now.Before(testNow.Add(3*time.Second)) {
+			t.Fatal("the countdown stopped ticking before its end")
+		}
+	}
+	if s := h.m.msg.text; strings.Contains(s, "resuming in") || !strings.Contains(s, "Cancelling 0/3") {
+		t.Fatalf("after the wait the footer still counts down: %q", s)
+	}
+	if h.send(bulkTickMsg{}) != nil {
+		t.Fatal("the countdown ticks on after its end")
+	}
+}

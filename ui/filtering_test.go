@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,51 @@ func TestGroupByDevice(t *testing.T) {
 	h.press("D")
 	if got := shownDevices(h); got[0] != "srv-sql-02.corp.contoso.com" || h.m.order != (filter.Order{}) {
 		t.Fatalf("D again did not go back to oldest first: %v", got)
+	}
+}
+
+// TestGroupKeepsTwoMachinesOfOneNameApart: two machines that share a name
+// (a re-imaged host, a clone) are two groups, each named; the rows of one
+// machine stay together even when created between the other's.
+func TestGroupKeepsTwoMachinesOfOneNameApart(t *testing.T) {
+	mk := func(id, machine string, age time.Duration) mde.MachineAction {
+		return mde.MachineAction{ID: id, Type: mde.TypeIsolate, Status: mde.StatusPending, MachineID: machine,
+			ComputerDNSName: "ws-clone", CreationDateTimeUtc: ts(age)}
+	}
+	acts := []mde.MachineAction{mk("a1", "m-aaa", 4*time.Hour), mk("b1", "m-bbb", 3*time.Hour), mk("a2", "m-aaa", 2*time.Hour), mk("b2", "m-bbb", time.Hour)}
+	h := newHarness(t, &fakeService{actions: acts}, nil)
+	h.press("D")
+	var ids []string
+	for i := 0; i < h.m.table.Len(); i++ {
+		ids = append(ids, h.m.table.Shown(i).Action.ID)
+	}
+	if strings.Join(ids, ",") != "a1,a2,b1,b2" {
+		t.Fatalf("grouped order %v: the two machines are mixed", ids)
+	}
+	if n := strings.Count(h.screen(), "ws-clone"); n != 2 {
+		t.Fatalf("two machines named ws-clone must be named twice, not %d times:\n%s", n, h.screen())
+	}
+}
+
+func TestRefreshedCountsOpenActionsAsOpen(t *testing.T) {
+	acts := sampleActions()
+	done := acts[0]
+	done.ID, done.Status = "done", mde.StatusSucceeded
+	open := 0
+	for _, a := range acts {
+		if a.Status.Open() {
+			open++
+		}
+	}
+	svc := &fakeService{actions: append(acts, done)}
+	h := newHarness(t, svc, nil)
+	h.press("r")
+	if want := fmt.Sprintf("Refreshed: %d open actions.", open); h.m.msg.text != want {
+		t.Fatalf("footer %q, want %q", h.m.msg.text, want)
+	}
+	h.m.spec = filter.Spec{AllStatuses: true} // as with f status:all
+	h.press("r")
+	if want := fmt.Sprintf("Refreshed: %d actions, %d of them open.", len(acts)+1, open); h.m.msg.text != want {
+		t.Fatalf("footer %q, want %q", h.m.msg.text, want)
 	}
 }

@@ -105,3 +105,24 @@ func TestHostileTextNeverReachesTheScreen(t *testing.T) {
 		})
 	}
 }
+
+// TestAnEscapeInOnePieceKeepsTheNext: an unterminated escape in one part of
+// a joined detail value (a file's type, a parameter's key, an unreadable
+// field's name) is removed alone; the next part is still shown.
+func TestAnEscapeInOnePieceKeepsTheNext(t *testing.T) {
+	const osc = "\x1b]52;c;never ends"
+	a := hostileAction("id-1", "")
+	a.Rare.RelatedFileInfo = &mde.RelatedFileInfo{FileIdentifierType: "Sha1" + osc, FileIdentifier: "4e1f00aa"}
+	a.Rare.Commands[0].Command.Params = []mde.CommandParam{{Key: "ScriptName" + osc, Value: "collect.ps1"}}
+	a.Rare.Unreadable = []string{"title" + osc, "scope"}
+	h := newHarness(t, &fakeService{actions: []mde.MachineAction{a}}, nil)
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	h.press("enter")
+	s := h.screen()
+	checkScreen(t, "detail", h.m.View().Content)
+	for _, want := range []string{"Sha1 4e1f00aa", "ScriptName=collect.ps1", "title, scope (wrong type"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the detail lost the text after an escape: no %q in\n%s", want, s)
+		}
+	}
+}

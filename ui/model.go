@@ -121,6 +121,9 @@ type Model struct {
 	loadErr string
 	gen     int // generation of the newest list request
 	loaded  time.Time
+	// detailLost is the id of the detail view's action when a refresh no
+	// longer listed it: it is read again once the refresh is in.
+	detailLost string
 	// everLoaded is set once a list arrived: before, counts are unknown.
 	everLoaded bool
 	counts     map[mde.ActionStatus]int
@@ -282,10 +285,11 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil // a reply older than the newest request
 		}
 		m = m.onLoaded(msg)
+		read := m.readLostDetail()
 		if m.loading {
-			return m, nil // the last tenant's answer arms the next timers
+			return m, read // the last tenant's answer arms the next timers
 		}
-		cmd := tea.Batch(m.scheduleRefresh(), m.ageTick()) // before m is copied out
+		cmd := tea.Batch(m.scheduleRefresh(), m.ageTick(), read) // before m is copied out
 		return m, cmd
 	case openedMsg:
 		return m.onOpened(msg)
@@ -304,6 +308,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onVerified(msg), nil
 	case rereadMsg:
 		return m.onReread(msg)
+	case detailReadMsg:
+		return m.onDetailRead(msg), nil
 	case readyMsg, startedMsg, signedInMsg:
 		return m.onSignIn(msg)
 	case tea.PasteMsg:
@@ -527,8 +533,10 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	t := &m.tenants[msg.tenant]
 	t.loading = false
 	m.loading = m.anyLoading()
+	quiet := m.quietLoad // an automatic refresh, not asked for
 	m.quietLoad = m.quietLoad && m.loading
 	if msg.err != nil {
+		before := t.err
 		t.err = explain(opList, msg.err, m.opts.ExplainToken)
 		if !m.multi() {
 			m.loadErr = t.err
@@ -541,12 +549,17 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 		// One tenant failing holds no other back: its state shows on the
 		// tenants line, why in the footer, and its older rows stay.
 		failed := m.failedTenants()
+		if len(failed) == len(m.tenants) {
+			m.loadErr = "Every tenant failed to load:\n" + strings.Join(failed, "\n")
+		}
+		if m.form != nil || m.quitArm || (quiet && t.err == before) {
+			// The same failure again, unasked, or a prompt is open: the
+			// tenants line says it; the footer keeps what it says.
+			return m
+		}
 		m.msg = footerMsg{footErr, "Tenant " + failed[0]}
 		if len(failed) > 1 {
 			m.msg = footerMsg{footErr, fmt.Sprintf("%d tenants failed. %s", len(failed), strings.Join(failed, " · "))}
-		}
-		if len(failed) == len(m.tenants) {
-			m.loadErr = "Every tenant failed to load:\n" + strings.Join(failed, "\n")
 		}
 		return m
 	}
@@ -565,7 +578,12 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 		m.msg = footerMsg{footInfo, fmt.Sprintf("Filter applied: %d shown.", m.table.Len())}
 	}
 	if m.msg.text == "Refreshing…" {
-		m.msg = footerMsg{footInfo, fmt.Sprintf("Refreshed: %d open actions.", m.table.Total())}
+		open := m.counts[mde.StatusPending] + m.counts[mde.StatusInProgress]
+		text := fmt.Sprintf("Refreshed: %d open actions.", open)
+		if open != m.table.Total() { // the filter lists finished ones too
+			text = fmt.Sprintf("Refreshed: %d actions, %d of them open.", m.table.Total(), open)
+		}
+		m.msg = footerMsg{footInfo, text}
 	}
 	return m
 }

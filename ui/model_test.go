@@ -148,7 +148,7 @@ func (h *harness) run(cmd tea.Cmd) {
 		return
 	}
 	switch msg := msg.(type) {
-	case loadedMsg, cancelledMsg, verifiedMsg, openedMsg, rereadMsg:
+	case loadedMsg, cancelledMsg, verifiedMsg, openedMsg, rereadMsg, detailReadMsg:
 		h.run(h.send(msg))
 	case tea.BatchMsg:
 		for _, c := range msg {

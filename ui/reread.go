@@ -42,15 +42,21 @@ func (m Model) rereadCmd(id, comment string, cause error) tea.Cmd {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		msg := rereadMsg{id: id, comment: comment, cause: cause}
-		got, err := svc.List(ctx, mde.Query{IDs: []string{id}})
-		msg.err = err
-		for _, a := range got {
-			if strings.EqualFold(a.ID, id) {
-				msg.action, msg.found = a, true
-			}
-		}
+		msg.action, msg.found, msg.err = readAction(ctx, svc, id)
 		return msg
 	}
+}
+
+// readAction reads one action by id; found is false when the API does not
+// list it.
+func readAction(ctx context.Context, svc ActionService, id string) (a mde.MachineAction, found bool, err error) {
+	got, err := svc.List(ctx, mde.Query{IDs: []string{id}})
+	for _, g := range got {
+		if strings.EqualFold(g.ID, id) {
+			a, found = g, true
+		}
+	}
+	return a, found, err
 }
 
 // lostReason says in a few words why a cancel got no sure answer.

@@ -231,11 +231,7 @@ func (m *Model) rebuild() {
 	m.table.SetRowsView(rows, m.idx, follow)
 	m.recount()
 	if m.view == viewDetail {
-		for _, r := range rows {
-			if r.Action.ID == m.detail.ID() {
-				m.detail.SetAction(*r.Action, r.Busy)
-			}
-		}
+		m.refreshDetail(rows)
 	}
 }
 

@@ -343,3 +343,65 @@ func TestTokenErrorsReadAsSentences(t *testing.T) {
 		t.Fatalf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestAllProfilesAutoRefreshKeepsTheCancelsAnswer: the automatic refresh
+// does not write a failing tenant's known error over the footer (it would
+// hide the answer to the cancel just made); r, asked for, does.
+func TestAllProfilesAutoRefreshKeepsTheCancelsAnswer(t *testing.T) {
+	s := newTenantSet()
+	h := newAllProfiles(t, s)
+	h.rowOf("contoso")
+	h.press("c")
+	h.typeText("wrong device")
+	h.press("enter", "y")
+	if !strings.HasPrefix(h.m.msg.text, "Cancelled") {
+		t.Fatalf("footer after the cancel: %q", h.m.msg.text)
+	}
+	h.run(h.send(tickMsg{seq: h.m.tickSeq}))
+	if s.northwind.lists != 2 {
+		t.Fatalf("the automatic refresh did not run (%d lists of northwind)", s.northwind.lists)
+	}
+	if !strings.HasPrefix(h.m.msg.text, "Cancelled") {
+		t.Fatalf("the automatic refresh wrote over the cancel's answer: %q", h.m.msg.text)
+	}
+	if !strings.Contains(h.screen(), "FAILED: northwind") {
+		t.Fatalf("the tenants line no longer says northwind fails:\n%s", h.screen())
+	}
+	// A new error is worth the footer, even unasked.
+	s.northwind.mu.Lock()
+	s.northwind.listErr = &mde.APIError{StatusCode: 401, Message: "token expired"}
+	s.northwind.mu.Unlock()
+	h.run(h.send(tickMsg{seq: h.m.tickSeq}))
+	if !strings.Contains(h.m.msg.text, "Tenant northwind") {
+		t.Fatalf("a new failure was not told: %q", h.m.msg.text)
+	}
+	h.m.msg = footerMsg{}
+	h.press("r")
+	if !strings.Contains(h.m.msg.text, "Tenant northwind") {
+		t.Fatalf("r, asked for, does not say the tenant fails: %q", h.m.msg.text)
+	}
+}
+
+// TestAllProfilesDuplicateFlagStaysInOneTenant: one machine id in two
+// tenants is two machines; their actions are not each other's duplicates.
+func TestAllProfilesDuplicateFlagStaysInOneTenant(t *testing.T) {
+	s := newTenantSet()
+	s.contoso.actions[2].MachineID = s.fabrikam.actions[0].MachineID
+	h := newAllProfiles(t, s)
+	for _, r := range h.m.table.Rows() {
+		if r.Flag == 'D' {
+			t.Fatalf("%s in %s is flagged a duplicate of another tenant's action", r.Action.ID, r.Tenant)
+		}
+	}
+	s.fabrikam.actions[1].MachineID = s.fabrikam.actions[0].MachineID // a real duplicate, in fabrikam
+	h.press("r")
+	var flagged []string
+	for _, r := range h.m.table.Rows() {
+		if r.Flag == 'D' {
+			flagged = append(flagged, r.Action.ID)
+		}
+	}
+	if strings.Join(flagged, ",") != "fabrikam-00,fabrikam-01" {
+		t.Fatalf("flagged %v, want the two fabrikam actions on one machine", flagged)
+	}
+}

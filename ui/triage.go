@@ -61,13 +61,14 @@ func (m *Model) recount() {
 // device) and live responses that block new ones on their device.
 func (m *Model) flag() {
 	type key struct {
+		src    int // the tenant: machine ids are only unique within one
 		device string
 		typ    mde.ActionType
 	}
 	open := map[key]int{}
 	for _, r := range m.table.Rows() {
 		if r.Action.Status.Open() {
-			open[key{deviceKey(*r.Action), r.Action.Type}]++
+			open[key{r.Src, deviceKey(*r.Action), r.Action.Type}]++
 		}
 	}
 	m.table.Each(func(r *actiontable.Row) {
@@ -75,7 +76,7 @@ func (m *Model) flag() {
 		r.Flag = ' '
 		switch {
 		case !a.Status.Open():
-		case open[key{deviceKey(*a), a.Type}] > 1:
+		case open[key{r.Src, deviceKey(*a), a.Type}] > 1:
 			r.Flag = 'D'
 		case a.Type == mde.TypeLiveResponse:
 			r.Flag = 'L'

@@ -55,6 +55,12 @@ func (r Row) TypeLabel() string { return format.TypeLabel(r.Action.Type) }
 // Device is the device's name (or id), cleaned.
 func (r Row) Device() string { return format.Device(*r.Action) }
 
+// sameDevice reports whether two rows are about one device: one machine in
+// one tenant, not just one name.
+func sameDevice(a, b *Row) bool {
+	return a.Src == b.Src && a.Tenant == b.Tenant && a.Action.MachineID == b.Action.MachineID && a.Device() == b.Device()
+}
+
 // Requestor is who asked for the action, cleaned.
 func (r Row) Requestor() string { return textsafe.Clean(r.Action.Requestor) }
 
@@ -365,7 +371,7 @@ func (m Model) View() string {
 		left := marker + l.head(r.Tenant) + format.Fit(r.TypeLabel(), l.typ) + " "
 		statusCell := format.Fit(status, l.status)
 		device := r.Device()
-		if m.grouped && i > m.offset && m.rows[m.at(i-1)].Device() == device {
+		if m.grouped && i > m.offset && sameDevice(&m.rows[m.at(i-1)], r) {
 			device = "  ·" // the same device as the row above
 		}
 		right := l.tail(device, r.Requestor(), format.Age(now, r.Action.CreationDateTimeUtc), r.Comment())

@@ -20,6 +20,7 @@ type Model struct {
 	ctx    *common.Context
 	action mde.MachineAction
 	busy   bool
+	note   string // why what is shown may be out of date, in words
 	offset int
 	width  int
 	height int
@@ -48,6 +49,17 @@ func (m *Model) SetAction(a mde.MachineAction, busy bool) {
 	m.build()
 	m.clamp()
 }
+
+// SetNote puts a line above the fields, e.g. that the action is no longer
+// listed; "" removes it.
+func (m *Model) SetNote(note string) {
+	m.note = note
+	m.build()
+	m.clamp()
+}
+
+// Note is the line above the fields.
+func (m Model) Note() string { return m.note }
 
 // SetSize sets the size of the view.
 func (m *Model) SetSize(width, height int) {
@@ -107,7 +119,7 @@ func (m Model) fields() []field {
 	}
 	fileInfo := "(none)"
 	if a.RelatedFileInfo() != nil {
-		fileInfo = textsafe.Clean(a.RelatedFileInfo().FileIdentifierType + " " + a.RelatedFileInfo().FileIdentifier)
+		fileInfo = textsafe.Clean(a.RelatedFileInfo().FileIdentifierType) + " " + textsafe.Clean(a.RelatedFileInfo().FileIdentifier)
 	}
 	troubleshoot := "(none)"
 	if len(a.TroubleshootInfo()) > 0 {
@@ -136,7 +148,11 @@ func (m Model) fields() []field {
 		{"commands", fmt.Sprintf("%d", len(a.Commands()))},
 	}
 	if len(a.Unreadable()) > 0 {
-		fs = append(fs, field{"unreadable fields", textsafe.Clean(strings.Join(a.Unreadable(), ", ")) + " (wrong type in the API's answer)"})
+		names := make([]string, len(a.Unreadable()))
+		for i, n := range a.Unreadable() {
+			names[i] = textsafe.Clean(n) // each alone: an escape in one must not swallow the next
+		}
+		fs = append(fs, field{"unreadable fields", strings.Join(names, ", ") + " (wrong type in the API's answer)"})
 	}
 	return fs
 }
@@ -174,6 +190,12 @@ func (m Model) render() []string {
 	st := m.ctx.Styles
 	valueW := max(m.width-labelW-1, 10)
 	var out []string
+	if m.note != "" {
+		for _, l := range wrap(m.note, max(m.width, 10)) {
+			out = append(out, st.Error.Render(l))
+		}
+		out = append(out, "")
+	}
 	for _, f := range m.fields() {
 		wrapped := wrap(capField(f.value), valueW)
 		for i, w := range wrapped {
@@ -192,7 +214,7 @@ func (m Model) render() []string {
 	for _, c := range cmds {
 		var params []string
 		for _, p := range c.Command.Params {
-			params = append(params, textsafe.Clean(p.Key+"="+p.Value))
+			params = append(params, textsafe.Clean(p.Key)+"="+textsafe.Clean(p.Value))
 		}
 		head := fmt.Sprintf("[%d] %s %s: %s", c.Index, textsafe.Clean(c.Command.Type),
 			strings.Join(params, " "), opt(textsafe.Clean(c.CommandStatus)))

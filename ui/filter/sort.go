@@ -163,7 +163,15 @@ func comparePrimary(a, b *entry, col Column) int {
 	case ColType:
 		return strings.Compare(a.field(fieldType), b.field(fieldType))
 	case ColDevice:
-		return strings.Compare(a.field(fieldDevice), b.field(fieldDevice))
+		// Two machines of one name (or one name in two tenants) are two
+		// devices: each is kept together, apart from the other.
+		if c := strings.Compare(a.field(fieldDevice), b.field(fieldDevice)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.field(fieldTenant), b.field(fieldTenant)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.machineID, b.machineID)
 	case ColRequestor:
 		return strings.Compare(a.field(fieldRequestor), b.field(fieldRequestor))
 	case ColComment:

@@ -1,0 +1,71 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/mdeactions/mdeactions/mde"
+)
+
+// TestDetailOfAnActionThatLeavesTheList: a refresh that no longer lists the
+// detail view's action says so and reads it again, so the view shows what
+// it became and c does not offer to cancel a finished action.
+func TestDetailOfAnActionThatLeavesTheList(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	h.press("enter")
+	id := h.m.detail.ID()
+	lists := svc.lists
+	svc.mu.Lock()
+	for i := range svc.actions {
+		if svc.actions[i].ID == id {
+			svc.actions[i].Status = mde.StatusSucceeded
+		}
+	}
+	svc.mu.Unlock()
+	h.press("r")
+	if svc.lists != lists+2 {
+		t.Fatalf("%d list calls after r, want the refresh and one read of the action", svc.lists-lists)
+	}
+	s := strings.Join(strings.Fields(h.screen()), " ")
+	if !strings.Contains(s, "No longer in the list") || !strings.Contains(s, "it is now Succeeded") {
+		t.Fatalf("the detail does not say its action left the list:\n%s", h.screen())
+	}
+	if h.m.detail.Action().Status != mde.StatusSucceeded {
+		t.Fatalf("the detail still shows %s", h.m.detail.Action().Status)
+	}
+	h.press("c")
+	if h.m.form != nil || !strings.Contains(h.m.msg.text, "already Succeeded") {
+		t.Fatalf("c offered to cancel a finished action: %q", h.m.msg.text)
+	}
+	lists = svc.lists
+	h.press("r")
+	if svc.lists != lists+1 {
+		t.Fatal("a finished action was read again at every refresh")
+	}
+
+	// Back in the list and into another action: no note.
+	h.press("esc", "enter")
+	if h.m.detail.Note() != "" {
+		t.Fatalf("a fresh detail view carries a note: %q", h.m.detail.Note())
+	}
+}
+
+func TestDetailReadFailureKeepsWhatWasShown(t *testing.T) {
+	svc := &fakeService{actions: sampleActions()}
+	h := newHarness(t, svc, nil)
+	h.press("enter")
+	before := h.m.detail.Action()
+	// The refresh lists nothing; the read then fails.
+	svc.mu.Lock()
+	svc.listErr = errors.New("dial tcp: connection refused")
+	svc.mu.Unlock()
+	h.run(h.send(loadedMsg{gen: h.m.gen, spec: h.m.spec, at: testNow}))
+	if h.m.detail.Action().Status != before.Status {
+		t.Fatal("a failed read changed the action shown")
+	}
+	if n := h.m.detail.Note(); !strings.Contains(n, "reading it again failed") || !strings.Contains(n, "from when it was last listed") {
+		t.Fatalf("note: %q", n)
+	}
+}
