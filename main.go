@@ -320,6 +320,9 @@ func newListCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--filter: %w", err)
 			}
+			if spec.Tenant != "" {
+				return errors.New("--filter: tenant: is for the TUI's all-profiles view; list reads one profile's tenant: pick it with --profile NAME")
+			}
 			if output != "table" && output != "json" && output != "csv" {
 				return fmt.Errorf("--output %q: use table, json or csv", output)
 			}

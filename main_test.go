@@ -403,3 +403,10 @@ func TestRefusedAPIURLIsNamedWhereItWasGiven(t *testing.T) {
 		t.Fatalf("from the flag: %v", err)
 	}
 }
+
+func TestListRefusesTheTenantFilter(t *testing.T) {
+	_, err := runCmdArgs(t, "--demo", "list", "--filter", "tenant:contoso")
+	if err == nil || !strings.Contains(err.Error(), "--profile NAME") {
+		t.Fatalf("list --filter tenant: gave %v, want a pointer to --profile", err)
+	}
+}

@@ -21,6 +21,10 @@ func (m Model) updateBar(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.query = ""
 		m.research()
 	case filter.SpecApplied:
+		if res.Spec.Tenant != "" && !m.multi() {
+			m.msg = footerMsg{footErr, "tenant: picks a profile in the all-profiles view (P); this list is one tenant's. The filter was not applied."}
+			return m, cmd
+		}
 		m.spec = res.Spec
 		if res.Reload || filter.NeedsReload(m.loadedSpec, m.spec) {
 			// The server-side part widened: read the list again with it.

@@ -180,3 +180,14 @@ func TestRefreshedCountsOpenActionsAsOpen(t *testing.T) {
 		t.Fatalf("footer %q, want %q", h.m.msg.text, want)
 	}
 }
+
+func TestTenantFilterIsRefusedInOneProfile(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	n := h.m.table.Len()
+	h.press("f")
+	h.typeText("tenant:contoso")
+	h.press("enter")
+	if h.m.spec.Tenant != "" || h.m.table.Len() != n || !strings.Contains(h.m.msg.text, "all-profiles view (P)") {
+		t.Fatalf("tenant: in one profile: spec %+v, %d rows, footer %q", h.m.spec, h.m.table.Len(), h.m.msg.text)
+	}
+}

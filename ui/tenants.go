@@ -147,7 +147,7 @@ func (m Model) tenantRefuses(actions []mde.MachineAction) string {
 		for k, i := range in {
 			names[k] = m.tenants[i].Name
 		}
-		return fmt.Sprintf("The marked actions are in %d tenants (%s): a bulk cancel goes to one tenant at a time. Search for one tenant's name with /, or clear the marks with u.",
+		return fmt.Sprintf("The marked actions are in %d tenants (%s): a bulk cancel goes to one tenant at a time. Show one tenant with f tenant:NAME (marks left out of view are not sent), or clear the marks with u.",
 			len(in), strings.Join(names, ", "))
 	}
 	if len(in) == 1 && m.multi() && m.tenants[in[0]].ReadOnly {

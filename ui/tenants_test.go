@@ -405,3 +405,40 @@ func TestAllProfilesDuplicateFlagStaysInOneTenant(t *testing.T) {
 		t.Fatalf("flagged %v, want the two fabrikam actions on one machine", flagged)
 	}
 }
+
+// TestAllProfilesTenantFilterPicksOneOfTwoSimilarNames: with tenants named
+// contoso and contoso-eu a search for "contoso" finds both; f tenant:contoso
+// shows exactly one, and a bulk cancel from there goes to it alone.
+func TestAllProfilesTenantFilterPicksOneOfTwoSimilarNames(t *testing.T) {
+	s := newTenantSet()
+	eu := &fakeService{actions: tenantActions("contosoeu", 2)}
+	h := newHarness(t, nil, func(o *Options) {
+		o.Tenants = []Tenant{{Name: "contoso", Service: s.contoso, Bulk: s.fbContoso}, {Name: "contoso-eu", Service: eu, Bulk: s.fbFabrikam}}
+		o.Profile = AllProfiles
+	})
+	h.press("a", "c")
+	if h.m.form != nil || !strings.Contains(h.m.msg.text, "f tenant:NAME") {
+		t.Fatalf("marks in two tenants: %q", h.m.msg.text)
+	}
+	h.press("f")
+	h.typeText("tenant:contoso")
+	h.press("enter")
+	if h.m.table.Len() != 3 {
+		t.Fatalf("tenant:contoso shows %d rows, want contoso's 3:\n%s", h.m.table.Len(), h.screen())
+	}
+	for i := 0; i < h.m.table.Len(); i++ {
+		if r := h.m.table.Shown(i); r.Tenant != "contoso" {
+			t.Fatalf("tenant:contoso shows a row of %s", r.Tenant)
+		}
+	}
+	h.press("c")
+	if h.m.form == nil || !strings.Contains(h.screen(), "in tenant contoso") {
+		t.Fatalf("no form for contoso's marked actions:\n%s", h.screen())
+	}
+	h.typeText("wrong group")
+	h.press("enter")
+	h.send(runCmd(h.send(keyPress("y"))))
+	if len(s.fbContoso.actions) != 3 || s.fbFabrikam.job != nil {
+		t.Fatalf("contoso's bulk got %d actions; contoso-eu's started: %v", len(s.fbContoso.actions), s.fbFabrikam.job != nil)
+	}
+}

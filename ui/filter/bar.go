@@ -120,7 +120,7 @@ func (b *Bar) OpenSpec(current Spec) tea.Cmd {
 	b.err = ""
 	b.base = current
 	b.input.Prompt = "filter: "
-	b.input.Placeholder = "e.g. status:final type:isolate device:ws-fin requestor:alex@contoso.com age>2h"
+	b.input.Placeholder = "e.g. status:final type:isolate device:ws-fin requestor:alex@contoso.com tenant:contoso age>2h"
 	text := current.String()
 	if text != "" {
 		text += " "

@@ -20,6 +20,7 @@ const (
 type row struct {
 	id, typ, status, dns, machine, requestor, comment string
 	age                                               time.Duration // created this long before now; 0: no time
+	tenant                                            string        // the profile shown in the TENANT column
 }
 
 func (r row) build() actiontable.Row {
@@ -35,7 +36,9 @@ func (r row) build() actiontable.Row {
 	if r.age != 0 {
 		a.CreationDateTimeUtc = mde.Timestamp{Time: now.Add(-r.age)}
 	}
-	return actiontable.NewRow(a)
+	row := actiontable.NewRow(a)
+	row.Tenant = r.tenant
+	return row
 }
 
 func buildRows(rs ...row) []actiontable.Row {

@@ -551,7 +551,7 @@ func (ix *Index) matchRest(m *matcher, k int) bool {
 		a := ix.rows[ix.rowOf[k]].Action
 		status, typ, mid = a.Status, a.Type, a.MachineID
 	}
-	return m.matchRest(&ix.hots[k], status, typ, mid, ix.field(k, fieldDevice), ix.field(k, fieldRequestor))
+	return m.matchRest(&ix.hots[k], status, typ, mid, ix.field(k, fieldDevice), ix.field(k, fieldRequestor), ix.field(k, fieldTenant))
 }
 
 // scanSpec looks at every row, keeps the ones m matches in bySpec, and

@@ -28,7 +28,7 @@ func (e *ParseError) Error() string {
 	return strconv.Quote(e.Token) + ": " + e.Reason
 }
 
-const keysHelp = "keys: status:, type:, device:, requestor:, age>"
+const keysHelp = "keys: status:, type:, device:, requestor:, tenant:, age>"
 
 var statusHelp = "valid: pending, inprogress, succeeded, failed, timeout, cancelled, open, final, all"
 
@@ -140,6 +140,20 @@ type clause struct {
 	text  string // the clause as typed, for errors
 }
 
+// once sets a key that takes one value: dst gets the clause's value, and at
+// the clause that gave it, for the error when the key comes twice.
+func (c clause) once(dst, at *string, value, one string) error {
+	v := strings.TrimSpace(c.value)
+	if v == "" {
+		return &ParseError{c.text, c.key + " needs a value: " + value}
+	}
+	if *at != "" {
+		return &ParseError{c.text, c.key + " is already given (" + strconv.Quote(*at) + "): " + one}
+	}
+	*dst, *at = v, c.text
+	return nil
+}
+
 // Parse reads the syntax String writes, case-insensitively:
 //
 //	status:pending,inprogress  (also succeeded, failed, timeout, cancelled;
@@ -149,6 +163,8 @@ type clause struct {
 //	device:ws-fin              (a substring of the name, or a machine id)
 //	requestor:alex@contoso.com (exact; app names with spaces may follow
 //	                            unquoted: requestor:Customer App)
+//	tenant:contoso             (a profile's name, exact, in the all-profiles
+//	                            view)
 //	age>2h                     (older than; units s, m, h, d, w: 1d12h)
 //
 // Clauses are separated by spaces; a word without a key continues the
@@ -166,6 +182,7 @@ func Parse(text string) (Spec, error) {
 		typeSeen   = map[mde.ActionType]bool{}
 		deviceAt   string
 		reqAt      string
+		tenantAt   string
 		ageAt      string
 	)
 	for _, c := range clauses {
@@ -206,21 +223,17 @@ func Parse(text string) (Spec, error) {
 				typeSeen[t] = true
 			}
 		case "device":
-			if v == "" {
-				return Spec{}, &ParseError{c.text, "device needs a value: part of a device name, or a 40-hex machine id"}
+			if err := c.once(&s.Device, &deviceAt, "part of a device name, or a 40-hex machine id", "one device filter at a time"); err != nil {
+				return Spec{}, err
 			}
-			if deviceAt != "" {
-				return Spec{}, &ParseError{c.text, "device is already given (" + strconv.Quote(deviceAt) + "): one device filter at a time"}
-			}
-			s.Device, deviceAt = v, c.text
 		case "requestor":
-			if v == "" {
-				return Spec{}, &ParseError{c.text, "requestor needs a value: a UPN (alex@contoso.com) or an app name"}
+			if err := c.once(&s.Requestor, &reqAt, "a UPN (alex@contoso.com) or an app name", "one requestor at a time"); err != nil {
+				return Spec{}, err
 			}
-			if reqAt != "" {
-				return Spec{}, &ParseError{c.text, "requestor is already given (" + strconv.Quote(reqAt) + "): one requestor at a time"}
+		case "tenant":
+			if err := c.once(&s.Tenant, &tenantAt, "a profile's name, as the TENANT column shows it", "one tenant at a time"); err != nil {
+				return Spec{}, err
 			}
-			s.Requestor, reqAt = v, c.text
 		case "age":
 			if c.op == ':' {
 				if !strings.HasPrefix(v, ">") {

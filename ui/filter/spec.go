@@ -37,6 +37,9 @@ type Spec struct {
 	// Requestor is an exact UPN or app name: sent to the server, and
 	// matched case-insensitively client-side as well.
 	Requestor string
+	// Tenant is the name of one profile's tenant, in the all-profiles view;
+	// exact, case-insensitive, checked client-side only.
+	Tenant string
 	// OlderThan keeps the actions created more than this long ago; sent as
 	// creationDateTimeUtc lt now-OlderThan. An action whose creation time
 	// is unknown never matches an age filter. Zero: no age filter.
@@ -273,6 +276,7 @@ type matcher struct {
 	device      string // lower-cased substring; "" none
 	machineID   string // the device filter is a machine id
 	requestor   string // lower-cased; "" none
+	tenant      string // lower-cased; "" none
 	cutoff      int64  // UnixNano; rows must be created before it
 	hasCutoff   bool
 	cold        bool // some check needs more than a row's hot bytes
@@ -310,13 +314,14 @@ func (s Spec) compile(now time.Time) matcher {
 		m.device = lower(d)
 	}
 	m.requestor = lower(strings.TrimSpace(textsafe.Clean(s.Requestor)))
+	m.tenant = lower(strings.TrimSpace(textsafe.Clean(s.Tenant)))
 	if s.OlderThan > 0 {
 		// Kept to the second (ages are shown in minutes), so that the
 		// keystrokes of one second share a cut-off and the search cache.
 		m.hasCutoff = true
 		m.cutoff = now.Add(-s.OlderThan).Truncate(time.Second).UnixNano()
 	}
-	m.cold = len(m.statusOther) > 0 || len(m.typeOther) > 0 || m.machineID != "" || m.device != "" || m.requestor != ""
+	m.cold = len(m.statusOther) > 0 || len(m.typeOther) > 0 || m.machineID != "" || m.device != "" || m.requestor != "" || m.tenant != ""
 	return m
 }
 
@@ -325,7 +330,7 @@ func (m *matcher) same(o *matcher) bool {
 	return m.anyStatus == o.anyStatus && m.statusMask == o.statusMask &&
 		slices.Equal(m.statusOther, o.statusOther) && m.anyType == o.anyType &&
 		m.typeMask == o.typeMask && slices.Equal(m.typeOther, o.typeOther) &&
-		m.device == o.device && m.machineID == o.machineID && m.requestor == o.requestor &&
+		m.device == o.device && m.machineID == o.machineID && m.requestor == o.requestor && m.tenant == o.tenant &&
 		m.hasCutoff == o.hasCutoff && m.cutoff == o.cutoff
 }
 
@@ -365,7 +370,7 @@ func (m *matcher) matchHot(h *hot) bool {
 // matchCold checks the rest: unknown statuses and types by name, the
 // device and the requestor.
 func (m *matcher) matchCold(e *entry) bool {
-	return m.matchRest(&e.hot, e.statusRaw, e.typeRaw, e.machineID, e.field(fieldDevice), e.field(fieldRequestor))
+	return m.matchRest(&e.hot, e.statusRaw, e.typeRaw, e.machineID, e.field(fieldDevice), e.field(fieldRequestor), e.field(fieldTenant))
 }
 
 // needsRaw reports whether matchRest reads the raw status, type or
@@ -374,10 +379,13 @@ func (m *matcher) needsRaw() bool {
 	return len(m.statusOther) > 0 && !m.anyStatus || len(m.typeOther) > 0 && !m.anyType || m.machineID != ""
 }
 
-// matchRest is matchCold with the lower-cased device and requestor given;
-// it reads e only for an unknown status or type, or a machine id.
-func (m *matcher) matchRest(e *hot, statusRaw mde.ActionStatus, typeRaw mde.ActionType, machineID, device, requestor string) bool {
+// matchRest is matchCold with the lower-cased device, requestor and tenant
+// given; it reads e only for an unknown status or type, or a machine id.
+func (m *matcher) matchRest(e *hot, statusRaw mde.ActionStatus, typeRaw mde.ActionType, machineID, device, requestor, tenant string) bool {
 	if m.device != "" && !strings.Contains(device, m.device) {
+		return false
+	}
+	if m.tenant != "" && tenant != m.tenant {
 		return false
 	}
 	if m.requestor != "" && requestor != m.requestor {
@@ -415,6 +423,9 @@ func (s Spec) String() string {
 	}
 	if r := strings.TrimSpace(s.Requestor); r != "" {
 		parts = append(parts, "requestor:"+quoteValue(r))
+	}
+	if t := strings.TrimSpace(s.Tenant); t != "" {
+		parts = append(parts, "tenant:"+quoteValue(t))
 	}
 	if s.OlderThan > 0 {
 		parts = append(parts, "age>"+formatAge(s.OlderThan))

@@ -107,6 +107,8 @@ func TestParse(t *testing.T) {
 		{"requestor:Customer App", Spec{Requestor: "Customer App"}},
 		{`requestor:"a \"b\" c\\d"`, Spec{Requestor: `a "b" c\d`}},
 		{`requestor:CONTOSO\alex`, Spec{Requestor: `CONTOSO\alex`}},
+		{"tenant:Contoso-EU", Spec{Tenant: "Contoso-EU"}},
+		{`tenant:"contoso eu"`, Spec{Tenant: "contoso eu"}},
 		{"age>2h", Spec{OlderThan: 2 * time.Hour}},
 		{"AGE>1d12h", Spec{OlderThan: 36 * time.Hour}},
 		{"age:>90m", Spec{OlderThan: 90 * time.Minute}},
@@ -157,6 +159,7 @@ func TestStringIsCompactAndRoundTrips(t *testing.T) {
 		{Spec{OlderThan: 36*time.Hour + 90*time.Second}, "age>1d12h1m30s"},
 		{Spec{OlderThan: 7 * 24 * time.Hour}, "age>7d"},
 		{Spec{Device: "東京-営業"}, "device:東京-営業"},
+		{Spec{Device: "ws", Tenant: "contoso-eu", OlderThan: time.Hour}, "device:ws tenant:contoso-eu age>1h"},
 	}
 	for _, tt := range tests {
 		if got := tt.spec.String(); got != tt.text {
@@ -192,6 +195,8 @@ func TestParseErrors(t *testing.T) {
 		{"device:a device:b", "device:b", []string{"already given", `"device:a"`}},
 		{"requestor:", "requestor:", []string{"needs a value"}},
 		{"requestor:a requestor:b", "requestor:b", []string{"already given"}},
+		{"tenant:", "tenant:", []string{"needs a value", "TENANT column"}},
+		{"tenant:a tenant:b", "tenant:b", []string{"already given", "one tenant at a time"}},
 		{`device:"ws fin`, `device:"ws fin`, []string{"not closed"}},
 		{"status>pending", "status>pending", []string{"only age takes '>'"}},
 		{"age>2", "age>2", []string{"needs a unit", "s, m, h, d or w"}},
@@ -297,6 +302,10 @@ func TestMatch(t *testing.T) {
 		{"requestor is not a substring match", Spec{Requestor: "alex"}, base, false},
 		{"requestor longer", Spec{Requestor: "alex@contoso.com.evil"}, base, false},
 		{"requestor missing", Spec{Requestor: "alex@contoso.com"}, with(func(r *row) { r.requestor = "" }), false},
+		// Tenant.
+		{"tenant exact, other case", Spec{Tenant: "Contoso-EU"}, with(func(r *row) { r.tenant = "contoso-eu" }), true},
+		{"tenant is not a prefix match", Spec{Tenant: "contoso"}, with(func(r *row) { r.tenant = "contoso-eu" }), false},
+		{"tenant: a row of one profile", Spec{Tenant: "contoso"}, base, false},
 		// Age.
 		{"older than 2h: 3h", Spec{OlderThan: 2 * time.Hour}, base, true},
 		{"older than 2h: 1h", Spec{OlderThan: 2 * time.Hour}, with(func(r *row) { r.age = time.Hour }), false},
@@ -368,6 +377,8 @@ func TestCovers(t *testing.T) {
 		{"age>2h", "age>1h", false},
 		{"age>2h", "", false},
 		{"", "age>1h", true},
+		{"", "tenant:contoso", true},
+		{"tenant:contoso", "tenant:fabrikam", true},
 	}
 	for _, tt := range tests {
 		if got := must(tt.loaded).Covers(must(tt.next)); got != tt.covers {

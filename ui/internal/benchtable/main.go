@@ -271,8 +271,9 @@ repaints a touched line whole, instead of diffing it, when ` + "`lineHasDrift`" 
 whole line, about 100–130 B, on every frame. The demo tenant has one such device name
 (` + "`会議室-pc01`" + `); with ASCII names the budgets hold, and the budget tests use them. The renderer
 is known upstream to do this (charmbracelet/ultraviolet#163, "transformLine repaints unchanged lines
-that contain a wide cell"); the newest ultraviolet the module proxy serves, the one pinned here
-(2026-10-08), still does. Our row could only avoid it by dropping the whole-row cursor highlight,
+that contain a wide cell"); the one pinned here (2026-10-08, the one Bubble Tea v2.1.1 to v2.2.0
+require) does, and so does the newest the module proxy serves (2026-11-25): with it this
+benchmark measures the same 455 B. Our row could only avoid it by dropping the whole-row cursor highlight,
 which stays: it is how the person sees which device a cancel goes to.
 
 After an injected 429 the next call goes exactly at Retry-After (0 s early, 0 s late): the
