@@ -326,7 +326,7 @@ func newListCmd(f *flags) *cobra.Command {
 			if output != "table" && output != "json" && output != "csv" {
 				return fmt.Errorf("--output %q: use table, json or csv", output)
 			}
-			e, client, _, _, err := commandClient(cmd, *f)
+			e, client, _, err := commandClient(cmd, *f)
 			if err != nil {
 				return err
 			}
@@ -454,7 +454,7 @@ func newCancelCmd(f *flags) *cobra.Command {
 			if f.readOnly {
 				return errors.New("cancel refused: read-only (--read-only, or read_only = true in the profile)")
 			}
-			e, client, clock, budget, err := commandClient(cmd, *f)
+			e, client, budgets, err := commandClient(cmd, *f)
 			if err != nil {
 				return err
 			}
@@ -478,7 +478,7 @@ func newCancelCmd(f *flags) *cobra.Command {
 				}
 				actions[i] = a
 			}
-			job := bulk.Start(cmd.Context(), svc, actions, comment, bulk.Options{Clock: clock, Budget: budget, Verify: true, Known: known})
+			job := bulk.Start(cmd.Context(), svc, actions, comment, budgets.bulkOptions(known))
 			out, failed := cmd.OutOrStdout(), 0
 			for ev := range job.Events() {
 				switch ev.Kind {
@@ -1230,7 +1230,7 @@ func (o *tenantOpener) tenant(f flags, e *env) (ui.Tenant, error) {
 	svc := newService(f, e, client, o.audit)
 	t := ui.Tenant{Name: f.profileName, Service: svc, ReadOnly: f.readOnly, Endpoint: hostOf(e.apiBase)}
 	if !f.readOnly {
-		t.Bulk = bulkRunner{svc: svc, clock: b.clock, budget: b.cancel}
+		t.Bulk = bulkRunner{svc: svc, budgets: b}
 	}
 	if dc, ok := e.source.(*auth.DeviceCodeSource); ok {
 		t.SignIn = &deviceSignIn{src: dc, open: map[*auth.SignIn]bool{}}
@@ -1322,6 +1322,12 @@ type budgets struct {
 	list, get, cancel *pace.Budget
 }
 
+// bulkOptions makes a bulk cancel wait on these budgets in view: Pause and
+// Abort work during the waits before cancels and before device re-reads.
+func (b *budgets) bulkOptions(known []mde.MachineAction) bulk.Options {
+	return bulk.Options{Clock: b.clock, Budget: b.cancel, ListBudget: b.list, Verify: true, Known: known}
+}
+
 func newBudgets(limits []pace.Limit) *budgets {
 	clock := pace.RealClock()
 	return &budgets{clock: clock, list: pace.NewBudget(clock, limits...),
@@ -1390,22 +1396,22 @@ func newService(f flags, e *env, client *mde.Client, t *trail) *auditedService {
 
 // commandClient sets up a command outside the TUI: the token source (signed
 // in), and the paced client. The caller closes the env.
-func commandClient(cmd *cobra.Command, f flags) (*env, *mde.Client, pace.Clock, *pace.Budget, error) {
+func commandClient(cmd *cobra.Command, f flags) (*env, *mde.Client, *budgets, error) {
 	e, err := setup(cmd, f, true)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := signInForCommand(cmd, e); err != nil {
 		e.close()
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
 	b := newBudgets(e.limits)
 	client, err := newClient(f, e, b)
 	if err != nil {
 		e.close()
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, err
 	}
-	return e, client, b.clock, b.cancel, nil
+	return e, client, b, nil
 }
 
 // signInForCommand makes sure a command outside the TUI has a token: a
@@ -1649,13 +1655,12 @@ func (s *auditedService) Cancel(ctx context.Context, id, comment string) (mde.Ma
 
 // bulkRunner starts paced bulk cancels for the UI.
 type bulkRunner struct {
-	svc    bulk.Service
-	clock  pace.Clock
-	budget *pace.Budget
+	svc     bulk.Service
+	budgets *budgets
 }
 
 func (b bulkRunner) Start(ctx context.Context, actions, known []mde.MachineAction, comment string) ui.BulkJob {
-	return bulk.Start(ctx, b.svc, actions, comment, bulk.Options{Clock: b.clock, Budget: b.budget, Verify: true, Known: known})
+	return bulk.Start(ctx, b.svc, actions, comment, b.budgets.bulkOptions(known))
 }
 
 // deviceSignIn adapts the device-code source to the UI's SignIn. It keeps

@@ -41,6 +41,7 @@ type bulkState struct {
 	until     time.Time // the next call waits until then
 	throttled bool      // because of a 429 (else our own pacing)
 	paused    bool
+	sending   bool // a cancel is out, its answer not in
 	aborting  bool
 	finished  bool
 	notes     []string // collateral changes and races, in words
@@ -151,12 +152,13 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 		b.until, b.throttled = ev.Until, ev.Err != nil
 		cmd = bulkTick()
 	case bulk.Started:
-		b.until = time.Time{}
+		b.until, b.sending = time.Time{}, true
 	case bulk.Paused:
 		b.paused = true
 	case bulk.Resumed:
 		b.paused = false
 	case bulk.Done:
+		b.sending = false
 		b.outcomes[ev.Outcome]++
 		delete(m.inFlight, ev.ID)
 		m.setBusy(ev.ID, false)
@@ -227,6 +229,14 @@ func (b bulkState) progress(now time.Time) string {
 	return s + " · p pause · x stop the rest"
 }
 
+// underWay is what a stop or a quit still waits for, in words.
+func (b bulkState) underWay() string {
+	if b.sending {
+		return "; the cancel under way finishes"
+	}
+	return ""
+}
+
 func (b bulkState) counts() string {
 	var parts []string
 	for _, o := range []struct {
@@ -246,11 +256,15 @@ func (b bulkState) counts() string {
 
 func (b bulkState) summary() string {
 	s := fmt.Sprintf("Bulk cancel finished: %s.", b.counts())
+	more := "more things"
+	if len(b.notes) == 1 {
+		more = "more thing"
+	}
 	if n := b.outcomes[bulk.Failed] + b.outcomes[bulk.Unknown]; n > 0 {
 		s += " Failed rows keep their mark: enter shows why; c retries them."
 	}
 	if len(b.notes) > 0 {
-		s += fmt.Sprintf(" %d more things to know: R shows the report.", len(b.notes))
+		s += fmt.Sprintf(" %d %s to know: R shows the report.", len(b.notes), more)
 	}
 	return s
 }
@@ -290,7 +304,7 @@ func (m Model) bulkKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd, bool) {
 		if !b.aborting {
 			b.aborting = true
 			b.job.Abort()
-			m.msg = footerMsg{footInfo, "Stopping: no new cancel is sent; the one under way finishes."}
+			m.msg = footerMsg{footInfo, "Stopping: no new cancel is sent" + b.underWay() + "."}
 		}
 		return m, nil, true
 	}

@@ -57,6 +57,15 @@ func newBulkHarness(t *testing.T, n int) (*harness, *fakeBulk) {
 	return h, fb
 }
 
+// bulkAll marks every row and confirms a bulk cancel of them with comment.
+func (h *harness) bulkAll(comment string) {
+	h.t.Helper()
+	h.press("a", "c")
+	h.typeText(comment)
+	h.press("enter")
+	h.send(runCmd(h.send(keyPress("y"))))
+}
+
 // deliver sends the job's next event to the model, as the runtime would.
 func (h *harness) deliver(fb *fakeBulk, ev bulk.Event) {
 	h.t.Helper()
@@ -166,10 +175,7 @@ func TestBulkOfMoreThanTenAsksForTheCount(t *testing.T) {
 
 func TestBulkPauseStopAndQuitWarning(t *testing.T) {
 	h, fb := newBulkHarness(t, 3)
-	h.press("a", "c")
-	h.typeText("x")
-	h.press("enter")
-	h.send(runCmd(h.send(keyPress("y"))))
+	h.bulkAll("x")
 	h.press("p")
 	h.deliver(fb, bulk.Event{Kind: bulk.Paused, Total: 3})
 	if fb.job.pauses != 1 || !strings.Contains(h.screen(), "PAUSED") {
@@ -252,10 +258,7 @@ func TestBulkFindingsFromANewUser(t *testing.T) {
 
 func TestBulkReportView(t *testing.T) {
 	h, fb := newBulkHarness(t, 2)
-	h.press("a", "c")
-	h.typeText("x")
-	h.press("enter")
-	h.send(runCmd(h.send(keyPress("y"))))
+	h.bulkAll("x")
 	for i, a := range fb.actions {
 		c := a
 		c.Status = mde.StatusCancelled
@@ -291,10 +294,7 @@ func TestEmptyResultSaysTheFilterHidesIt(t *testing.T) {
 // (the engine caught a panic) says so in the summary and the report.
 func TestBulkStoppedByABugIsReported(t *testing.T) {
 	h, fb := newBulkHarness(t, 3)
-	h.press("a", "c")
-	h.typeText("x")
-	h.press("enter")
-	h.send(runCmd(h.send(keyPress("y"))))
+	h.bulkAll("x")
 	a := fb.actions[0]
 	a.Status = mde.StatusCancelled
 	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: a.ID, Outcome: bulk.Cancelled, Action: a, Done: 1, Total: 3})
@@ -315,10 +315,7 @@ func TestBulkCountdownCountsDown(t *testing.T) {
 	h, fb := newBulkHarness(t, 3)
 	now := testNow
 	h.m.opts.Now = func() time.Time { return now }
-	h.press("a", "c")
-	h.typeText("stuck")
-	h.press("enter")
-	h.send(runCmd(h.send(keyPress("y"))))
+	h.bulkAll("stuck")
 	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: now.Add(3 * time.Second), Err: &mde.APIError{StatusCode: 429}, Total: 3})
 	for _, want := range []string{"resuming in 3s", "resuming in 2s", "resuming in 1s"} {
 		if !strings.Contains(h.m.msg.text, want) {
@@ -334,5 +331,25 @@ func TestBulkCountdownCountsDown(t *testing.T) {
 	}
 	if h.send(bulkTickMsg{}) != nil {
 		t.Fatal("the countdown ticks on after its end")
+	}
+}
+
+// TestBulkStopSaysWhatItWaitsFor: stopping or quitting while the job waits
+// for the budget does not speak of a cancel under way; while one is out, it
+// does.
+func TestBulkStopSaysWhatItWaitsFor(t *testing.T) {
+	h, fb := newBulkHarness(t, 3)
+	h.bulkAll("stuck")
+	h.deliver(fb, bulk.Event{Kind: bulk.Started, ID: fb.actions[0].ID, Total: 3})
+	h.press("q")
+	if !strings.Contains(h.m.msg.text, "the cancel under way finishes") {
+		t.Fatalf("quit while a cancel is out: %q", h.m.msg.text)
+	}
+	h.m.quitArm = false
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: fb.actions[0].ID, Outcome: bulk.Cancelled, Action: fb.actions[0], Done: 1, Total: 3})
+	h.deliver(fb, bulk.Event{Kind: bulk.Waiting, Until: testNow.Add(20 * time.Second), Index: -1, Done: 1, Total: 3})
+	h.press("x")
+	if s := h.m.msg.text; s != "Stopping: no new cancel is sent." || fb.job.stops != 1 {
+		t.Fatalf("stop during a wait: %q (%d stops)", s, fb.job.stops)
 	}
 }

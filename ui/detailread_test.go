@@ -65,7 +65,7 @@ func TestDetailReadFailureKeepsWhatWasShown(t *testing.T) {
 	if h.m.detail.Action().Status != before.Status {
 		t.Fatal("a failed read changed the action shown")
 	}
-	if n := h.m.detail.Note(); !strings.Contains(n, "reading it again failed") || !strings.Contains(n, "from when it was last listed") {
+	if n := h.m.detail.Note(); !strings.Contains(n, "Reading the action again failed") || !strings.Contains(n, "from when it was last listed") {
 		t.Fatalf("note: %q", n)
 	}
 }

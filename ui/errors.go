@@ -19,6 +19,7 @@ type operation int
 const (
 	opList operation = iota
 	opCancel
+	opRead // one action read again by id
 )
 
 // explain turns an error from the service into plain words with what to do
@@ -27,7 +28,7 @@ func explain(op operation, err error, tokenWords func(error) string) string {
 	if err == nil {
 		return ""
 	}
-	what := map[operation]string{opList: "Listing the actions", opCancel: "The cancel"}[op]
+	what := map[operation]string{opList: "Listing the actions", opCancel: "The cancel", opRead: "Reading the action again"}[op]
 	if errors.Is(err, audit.ErrAuditUnavailable) {
 		return "The cancel was NOT sent: the audit trail cannot be written (" + textsafe.Clean(err.Error()) + "). Fix it, then try again."
 	}
@@ -115,4 +116,14 @@ func tokenText(err error, tokenWords func(error) string) string {
 		return textsafe.Clean(words)
 	}
 	return textsafe.Clean(inner.Error())
+}
+
+// failureKind is what tells one failure from another, without what every
+// answer has of its own (the request id): the API's status and code, else
+// the explained text.
+func failureKind(err error, explained string) string {
+	if e, ok := mde.AsAPIError(err); ok {
+		return fmt.Sprintf("%d %s", e.StatusCode, e.Code)
+	}
+	return explained
 }

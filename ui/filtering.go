@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"strconv"
+	"strings"
+
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/filter"
 	"github.com/mdeactions/mdeactions/ui/format"
@@ -21,8 +25,8 @@ func (m Model) updateBar(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.query = ""
 		m.research()
 	case filter.SpecApplied:
-		if res.Spec.Tenant != "" && !m.multi() {
-			m.msg = footerMsg{footErr, "tenant: picks a profile in the all-profiles view (P); this list is one tenant's. The filter was not applied."}
+		if why := m.tenantFilterRefused(res.Spec.Tenant); why != "" {
+			m.msg = footerMsg{footErr, why}
 			return m, cmd
 		}
 		m.spec = res.Spec
@@ -35,8 +39,41 @@ func (m Model) updateBar(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.research()
 		m.msg = footerMsg{footInfo, "Filter: " + specText(m.spec) + "."}
+		if t := m.tenantNamed(m.spec.Tenant); t != nil && t.err != "" {
+			m.msg = footerMsg{footErr, "Filter: " + specText(m.spec) + ". Tenant " + t.Name + " failed to load, so its actions are not known: " + t.err}
+		}
 	}
 	return m, cmd
+}
+
+// tenantFilterRefused says why a tenant: filter cannot apply here: one
+// profile is one tenant, and the name must be one of the profiles shown.
+func (m Model) tenantFilterRefused(name string) string {
+	switch {
+	case name == "":
+		return ""
+	case !m.multi():
+		return "tenant: picks a profile in the all-profiles view (P); this list is one tenant's. The filter was not applied."
+	case m.tenantNamed(name) == nil:
+		names := make([]string, len(m.tenants))
+		for i, t := range m.tenants {
+			names[i] = t.Name
+		}
+		return "No profile here is named " + strconv.Quote(textsafe.Clean(name)) + " (one name; the profiles are " +
+			strings.Join(names, ", ") + "). The filter was not applied."
+	}
+	return ""
+}
+
+// tenantNamed is the tenant of the profile with that name (any case), or nil.
+func (m Model) tenantNamed(name string) *tenantState {
+	name = strings.TrimSpace(name)
+	for i := range m.tenants {
+		if name != "" && strings.EqualFold(m.tenants[i].Name, name) {
+			return &m.tenants[i]
+		}
+	}
+	return nil
 }
 
 func specText(s filter.Spec) string {

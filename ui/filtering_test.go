@@ -191,3 +191,13 @@ func TestTenantFilterIsRefusedInOneProfile(t *testing.T) {
 		t.Fatalf("tenant: in one profile: spec %+v, %d rows, footer %q", h.m.spec, h.m.table.Len(), h.m.msg.text)
 	}
 }
+
+func TestNoMatchMessageFitsEightyColumns(t *testing.T) {
+	h := newHarness(t, &fakeService{actions: sampleActions()}, nil)
+	h.press("/")
+	h.typeText("no-such-device")
+	h.press("enter")
+	if s := strings.Join(strings.Fields(h.screen()), " "); !strings.Contains(s, "esc clears the search; f changes the filter.") {
+		t.Fatalf("the message is cut at 80 columns:\n%s", h.screen())
+	}
+}

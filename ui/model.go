@@ -121,6 +121,10 @@ type Model struct {
 	loadErr string
 	gen     int // generation of the newest list request
 	loaded  time.Time
+	// placed is set once a key reached the list: until then the cursor
+	// stays on the top row while the tenants' lists arrive, rather than
+	// following whichever row happened to come first.
+	placed bool
 	// detailLost is the id of the detail view's action when a refresh no
 	// longer listed it: it is read again once the refresh is in.
 	detailLost string
@@ -394,6 +398,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.detail, _ = m.detail.Update(msg)
 	case viewList:
+		m.placed = true // from now on the cursor stays on its action across reloads
 		if key.Matches(msg, k.Mark, k.MarkAll, k.ClearMarks) && m.bulk.running() {
 			m.msg = footerMsg{footInfo, "A bulk cancel is running: its actions are fixed until it ends (x stops the rest)."}
 			return m, nil
@@ -473,8 +478,8 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	if len(m.inFlight) > 0 && !m.quitArm {
 		m.quitArm = true
 		if m.bulk.running() {
-			m.msg = footerMsg{footErr, fmt.Sprintf("A bulk cancel is running (%d of %d done, %d not sent yet): press q again to stop it and quit; the cancel under way finishes.",
-				m.bulk.done, m.bulk.total, m.bulk.total-m.bulk.done)}
+			m.msg = footerMsg{footErr, fmt.Sprintf("A bulk cancel is running (%d of %d done, %d not sent yet): press q again to stop it and quit%s.",
+				m.bulk.done, m.bulk.total, m.bulk.total-m.bulk.done, m.bulk.underWay())}
 		} else {
 			m.msg = footerMsg{footErr, fmt.Sprintf("%d cancel(s) still waiting for the API's answer: press q again to quit anyway.", len(m.inFlight))}
 		}
@@ -536,8 +541,9 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	quiet := m.quietLoad // an automatic refresh, not asked for
 	m.quietLoad = m.quietLoad && m.loading
 	if msg.err != nil {
-		before := t.err
+		before := t.errKind
 		t.err = explain(opList, msg.err, m.opts.ExplainToken)
+		t.errKind = failureKind(msg.err, t.err)
 		if !m.multi() {
 			m.loadErr = t.err
 			m.msg = footerMsg{}
@@ -552,7 +558,7 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 		if len(failed) == len(m.tenants) {
 			m.loadErr = "Every tenant failed to load:\n" + strings.Join(failed, "\n")
 		}
-		if m.form != nil || m.quitArm || (quiet && t.err == before) {
+		if m.form != nil || m.quitArm || (quiet && t.errKind == before) {
 			// The same failure again, unasked, or a prompt is open: the
 			// tenants line says it; the footer keeps what it says.
 			return m
@@ -563,7 +569,7 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 		}
 		return m
 	}
-	t.err = ""
+	t.err, t.errKind = "", ""
 	t.at = msg.at
 	t.actions = msg.actions
 	m.loadErr = ""

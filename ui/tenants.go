@@ -52,6 +52,7 @@ type tenantState struct {
 	Tenant
 	loading bool
 	err     string               // why its newest load failed; "" if it did not
+	errKind string               // that failure without what changes per call (a request id)
 	at      time.Time            // when its rows were read
 	actions []*mde.MachineAction // as listed; never written to
 	// dups counts its actions already shown under the tenant dupOf (the
@@ -176,6 +177,9 @@ func (m *Model) rebuild() {
 	// so new ones would keep both in memory at the peak (at 100,000
 	// actions, 30 MB more). Nothing reads the old rows from here on.
 	follow := m.table.SelectedID()
+	if !m.placed {
+		follow = "" // nobody has looked at a row yet: the top one stays under the cursor
+	}
 	rows := m.table.Rows()
 	if cap(rows) < n {
 		rows = make([]actiontable.Row, 0, n)
@@ -414,6 +418,11 @@ func (m Model) onOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 	m.setTenants(msg.name, msg.tenants)
 	m.gen++ // an answer still on its way is of the tenants before
 	m.msg = footerMsg{footInfo, "Showing " + profileLabel(msg.name) + "."}
+	if t := m.spec.Tenant; t != "" && !m.multi() {
+		// One profile is one tenant: a tenant filter would hide it all.
+		m.spec.Tenant = ""
+		m.msg.text += " The filter tenant:" + textsafe.Clean(t) + " was dropped: this list is one tenant's."
+	}
 	if m.signIn != nil {
 		return m, m.readyCmd(m.signGen)
 	}
@@ -437,6 +446,7 @@ func (m *Model) setTenants(profile string, ts []Tenant) {
 		m.tenants[i] = tenantState{Tenant: t}
 	}
 	m.owners = map[string]int{}
+	m.placed = false
 	m.marked = map[string]bool{}
 	m.known = map[string]mde.MachineAction{}
 	m.failures = map[string]string{}

@@ -299,6 +299,18 @@ func TestSwitchProfileInsideTheUI(t *testing.T) {
 	if h.m.picker != nil {
 		t.Fatal("esc did not close the picker")
 	}
+	// A tenant filter does not follow into one profile, where it would
+	// hide every row.
+	h.press("f")
+	h.typeText("tenant:fabrikam")
+	h.press("enter")
+	if h.m.table.Len() != 2 {
+		t.Fatalf("tenant:fabrikam shows %d rows", h.m.table.Len())
+	}
+	h.press("P", "g", "j", "enter") // fabrikam
+	if h.m.spec.Tenant != "" || h.m.table.Len() != 2 || !strings.Contains(h.m.msg.text, "tenant:fabrikam was dropped") {
+		t.Fatalf("one profile after a tenant filter: spec %+v, %d rows, footer %q\n%s", h.m.spec, h.m.table.Len(), h.m.msg.text, h.screen())
+	}
 }
 
 func TestAllProfilesGolden(t *testing.T) {
@@ -357,6 +369,10 @@ func TestAllProfilesAutoRefreshKeepsTheCancelsAnswer(t *testing.T) {
 	if !strings.HasPrefix(h.m.msg.text, "Cancelled") {
 		t.Fatalf("footer after the cancel: %q", h.m.msg.text)
 	}
+	// The same failure again, with the request id every answer has of its own.
+	s.northwind.mu.Lock()
+	s.northwind.listErr = &mde.APIError{StatusCode: 503, Message: "Service unavailable", Target: "a5c1e7f0-second-call"}
+	s.northwind.mu.Unlock()
 	h.run(h.send(tickMsg{seq: h.m.tickSeq}))
 	if s.northwind.lists != 2 {
 		t.Fatalf("the automatic refresh did not run (%d lists of northwind)", s.northwind.lists)
@@ -440,5 +456,54 @@ func TestAllProfilesTenantFilterPicksOneOfTwoSimilarNames(t *testing.T) {
 	h.send(runCmd(h.send(keyPress("y"))))
 	if len(s.fbContoso.actions) != 3 || s.fbFabrikam.job != nil {
 		t.Fatalf("contoso's bulk got %d actions; contoso-eu's started: %v", len(s.fbContoso.actions), s.fbFabrikam.job != nil)
+	}
+}
+
+// TestAllProfilesTenantFilterNamesOnlyItsProfiles: a name that is no
+// profile here (a typo, a list) is refused with the names; a failing
+// tenant's name applies, and the footer says its actions are not known.
+func TestAllProfilesTenantFilterNamesOnlyItsProfiles(t *testing.T) {
+	h := newAllProfiles(t, newTenantSet())
+	for _, bad := range []string{"contos", "contoso,fabrikam"} {
+		h.press("f")
+		h.typeText("tenant:" + bad)
+		h.press("enter")
+		if h.m.spec.Tenant != "" || !strings.Contains(h.m.msg.text, "the profiles are contoso, fabrikam, northwind") {
+			t.Fatalf("tenant:%s: spec %+v, footer %q", bad, h.m.spec, h.m.msg.text)
+		}
+		h.press("esc")
+	}
+	h.press("f")
+	h.typeText("tenant:Northwind")
+	h.press("enter")
+	if h.m.spec.Tenant != "Northwind" || !strings.Contains(h.m.msg.text, "Tenant northwind failed to load, so its actions are not known") {
+		t.Fatalf("tenant:northwind: spec %+v, footer %q", h.m.spec, h.m.msg.text)
+	}
+}
+
+// TestAllProfilesCursorStartsAtTheTop: while the tenants' lists arrive the
+// cursor stays on the top row; once a key was pressed it stays on its
+// action.
+func TestAllProfilesCursorStartsAtTheTop(t *testing.T) {
+	for _, moved := range []bool{false, true} {
+		s := newTenantSet()
+		slow := &heldService{fakeService: fakeService{actions: tenantActions("slow", 4)}, release: make(chan struct{})}
+		h := newHarness(t, nil, func(o *Options) {
+			o.Tenants = append(s.tenants()[:2], Tenant{Name: "slow", Service: slow})
+			o.Profile = AllProfiles
+		})
+		if moved {
+			h.press("j", "k")
+		}
+		before := h.selected().ID
+		h.send(loadedMsg{gen: h.m.gen, tenant: 2, actions: ptrs(tenantActions("slow", 4)), at: testNow}) // older: they sort first
+		close(slow.release)
+		got, top := h.selected().ID, h.m.table.Shown(0).Action.ID
+		switch {
+		case !moved && got != top:
+			t.Fatalf("before any key the cursor followed %s to row %s, not the top row %s", before, got, top)
+		case moved && got != before:
+			t.Fatalf("after a key the cursor left its action %s for %s", before, got)
+		}
 	}
 }

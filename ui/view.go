@@ -114,9 +114,9 @@ func (m Model) render() string {
 	case m.loadErr != "" && m.table.Len() == 0:
 		parts = append(parts, fitLines(st.Error.Render(lipgloss.NewStyle().Width(w).Render(m.loadErr)), body))
 	case m.table.Len() == 0 && (m.query != "" || !m.spec.IsDefault()):
-		parts = append(parts, fitLines("No action matches the filter or the search. esc clears the search; f changes the filter.", body))
+		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render("No action matches the filter or the search. esc clears the search; f changes the filter."), body))
 	case m.table.Len() == 0:
-		parts = append(parts, fitLines("No Pending or InProgress machine actions. Press r to refresh.", body))
+		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render("No Pending or InProgress machine actions. Press r to refresh."), body))
 	default:
 		parts = append(parts, m.table.View())
 	}

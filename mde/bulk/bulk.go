@@ -46,6 +46,11 @@ type Options struct {
 	// machine id) and reports the other actions on it whose status changed.
 	Verify bool
 
+	// ListBudget is the list budget those re-reads wait on: like Budget,
+	// the job sits its waits out itself, as Waiting events that Pause and
+	// Abort interrupt. Nil: none.
+	ListBudget *pace.Budget
+
 	// Known is what the caller knew before the job, besides the input
 	// actions: the "before" of Verify's changes, and a newer final state
 	// here means an input action is skipped. Of two versions of an action
@@ -131,6 +136,7 @@ type Job struct {
 	svc     Service
 	clock   pace.Clock
 	budget  *pace.Budget
+	lists   *pace.Budget
 	verify  bool
 	comment string
 	events  chan Event
@@ -167,6 +173,7 @@ func Start(ctx context.Context, svc Service, actions []mde.MachineAction, commen
 		svc:     svc,
 		clock:   opts.Clock,
 		budget:  opts.Budget,
+		lists:   opts.ListBudget,
 		verify:  opts.Verify,
 		comment: comment,
 		events:  make(chan Event),
@@ -243,7 +250,7 @@ func (j *Job) run(ctx context.Context, actions []mde.MachineAction) {
 				touched = true
 			}
 		}
-		if j.verify && touched && d.id != "" && j.proceed(ctx) {
+		if j.verify && touched && d.id != "" && j.waitForList(ctx) {
 			j.verifyDevice(ctx, d.id)
 		}
 	}
@@ -408,6 +415,21 @@ func (j *Job) verifyDevice(ctx context.Context, machineID string) {
 		}
 	}
 	j.emit(ctx, e)
+}
+
+// waitForList sits out the list budget before a device's re-read, as
+// Waiting events, and reports whether the job may go on: Pause holds it
+// and Abort skips the re-read, as before a cancel.
+func (j *Job) waitForList(ctx context.Context) bool {
+	for j.proceed(ctx) {
+		until := j.lists.Next()
+		if !until.After(j.clock.Now()) {
+			return true
+		}
+		j.emit(ctx, Event{Kind: Waiting, Until: until, Index: -1})
+		j.sleepUntil(ctx, until)
+	}
+	return false
 }
 
 // proceed waits while the job is paused, sending Paused and Resumed, and

@@ -423,3 +423,44 @@ func TestAuditRefusalIsAFailureNotAnUnknown(t *testing.T) {
 		t.Fatal("a refused cancel was re-read as if it might have been sent")
 	}
 }
+
+// A device's re-read waits on the list budget in view: a Waiting event
+// with its time (the UI's countdown), and Abort during it skips the
+// re-read instead of sitting the wait out.
+func TestDeviceRereadWaitsOnTheListBudgetInView(t *testing.T) {
+	for _, abort := range []bool{false, true} {
+		clock := pace.NewFakeClock(t0)
+		lists := pace.NewBudget(clock, pace.Limit{Count: 1, Window: time.Minute})
+		_ = lists.Wait(context.Background()) // a refresh spent it at t0
+		svc := newFake(action("a1", "m1"))
+		j := bulk.Start(context.Background(), svc, []mde.MachineAction{action("a1", "m1")}, "wrong device",
+			bulk.Options{Clock: clock, ListBudget: lists, Verify: true})
+		for _, want := range []bulk.Kind{bulk.Started, bulk.Done} {
+			if e, _ := nextEvent(t, j); e.Kind != want {
+				t.Fatalf("got %v, want %v", e.Kind, want)
+			}
+		}
+		e, _ := nextEvent(t, j)
+		if e.Kind != bulk.Waiting || !e.Until.Equal(t0.Add(time.Minute)) || e.Index != -1 || e.Done != 1 {
+			t.Fatalf("before the re-read: %+v, want Waiting until 1m with 1 done", e)
+		}
+		if err := clock.BlockUntil(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+		if abort {
+			j.Abort()
+		} else {
+			clock.Advance(time.Minute)
+		}
+		rest := drain(t, j)
+		switch verified := len(ofKind(rest, bulk.Verified)); {
+		case abort && (verified != 0 || len(svc.Lists()) != 0):
+			t.Fatalf("aborted during the wait, yet the device was re-read: %v", kinds(rest))
+		case !abort && (verified != 1 || !ofKind(rest, bulk.Verified)[0].At.Equal(t0.Add(time.Minute))):
+			t.Fatalf("the re-read did not follow the wait: %v", kinds(rest))
+		}
+		if f := rest[len(rest)-1]; f.Kind != bulk.Finished || f.Counts[bulk.Cancelled] != 1 || f.Done != 1 {
+			t.Fatalf("last event %+v, want Finished with 1 cancelled", f)
+		}
+	}
+}

@@ -207,7 +207,11 @@ func (m Model) View() string {
 		}
 	}
 	if m.hidden > 0 {
-		lines = append(lines, st.Error.Render(fit(fmt.Sprintf("%d more marked actions are hidden by the filter or search: not included.", m.hidden))))
+		hidden := fmt.Sprintf("%d more marked actions are hidden by the filter or search: not included.", m.hidden)
+		if m.hidden == 1 {
+			hidden = "1 more marked action is hidden by the filter or search: not included."
+		}
+		lines = append(lines, st.Error.Render(fit(hidden)))
 	}
 	switch m.stage {
 	case StageComment:
