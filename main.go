@@ -1074,12 +1074,8 @@ func runTUI(cmd *cobra.Command, f flags) error {
 		}
 		uopts.Tenants, uopts.Profile = []ui.Tenant{t}, t.Name
 	}
-	if len(f.keys) > 0 {
-		km := keys.Default()
-		if err := profile.ApplyKeys(&km, f.keys); err != nil {
-			return fmt.Errorf("key bindings: %w", err)
-		}
-		uopts.Keys = &km
+	if uopts.Keys, err = profileKeys(f); err != nil {
+		return err
 	}
 	uopts.ExplainToken = auth.Explain
 	uopts.Warnings = e.warnings.ui
@@ -1220,6 +1216,18 @@ func (o *tenantOpener) flagsFor(name string) (flags, error) {
 	return g, nil
 }
 
+// profileKeys is the keymap a profile's bindings make; nil: the defaults.
+func profileKeys(f flags) (*keys.KeyMap, error) {
+	if len(f.keys) == 0 {
+		return nil, nil
+	}
+	km := keys.Default()
+	if err := profile.ApplyKeys(&km, f.keys); err != nil {
+		return nil, fmt.Errorf("key bindings: %w", err)
+	}
+	return &km, nil
+}
+
 // tenant builds a profile's client, audited service and bulk runner.
 func (o *tenantOpener) tenant(f flags, e *env) (ui.Tenant, error) {
 	b := o.pool.of(e)
@@ -1229,6 +1237,9 @@ func (o *tenantOpener) tenant(f flags, e *env) (ui.Tenant, error) {
 	}
 	svc := newService(f, e, client, o.audit)
 	t := ui.Tenant{Name: f.profileName, Service: svc, ReadOnly: f.readOnly, Endpoint: hostOf(e.apiBase)}
+	if t.Keys, err = profileKeys(f); err != nil {
+		return ui.Tenant{}, err
+	}
 	if !f.readOnly {
 		t.Bulk = bulkRunner{svc: svc, budgets: b}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/filter"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // Tenants: the UI lists and cancels through one or more profiles. With one,
@@ -32,6 +33,9 @@ type Tenant struct {
 	SignIn      SignIn
 	SignInAbout string
 	Endpoint    string // its API host, for the header
+	// Keys are its profile's key bindings (nil: the defaults); they apply
+	// when it is the only tenant shown.
+	Keys *keys.KeyMap
 }
 
 // Profiles lets the user switch profile inside the UI.
@@ -416,6 +420,7 @@ func (m Model) onOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.setTenants(msg.name, msg.tenants)
+	m.applyKeys()
 	m.gen++ // an answer still on its way is of the tenants before
 	m.msg = footerMsg{footInfo, "Showing " + profileLabel(msg.name) + "."}
 	if t := m.spec.Tenant; t != "" && !m.multi() {
@@ -428,6 +433,31 @@ func (m Model) onOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 	}
 	m.loading = true
 	return m, m.loadCmd(m.gen)
+}
+
+// applyKeys makes the keys and the read-only state those of what is shown
+// now: one profile's own bindings and read_only, or, for every profile at
+// once, the bindings the program started with, read-only only if every
+// profile is (a read-only one among others is refused per action).
+func (m *Model) applyKeys() {
+	km := keys.Default()
+	switch {
+	case !m.multi() && m.tenants[0].Keys != nil:
+		km = *m.tenants[0].Keys
+	case m.multi() && m.opts.Keys != nil:
+		km = *m.opts.Keys
+	}
+	ro := true
+	for _, t := range m.tenants {
+		ro = ro && t.ReadOnly
+	}
+	if ro {
+		km.ReadOnly()
+	}
+	if m.opts.Profiles == nil {
+		km.Profile.Unbind()
+	}
+	m.ctx.Keys, m.opts.ReadOnly = km, ro
 }
 
 func profileLabel(name string) string {

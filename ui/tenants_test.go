@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+
 	"github.com/mdeactions/mdeactions/mde"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // tenantActions returns n open actions whose ids and devices name the tenant.
@@ -505,5 +508,60 @@ func TestAllProfilesCursorStartsAtTheTop(t *testing.T) {
 		case moved && got != before:
 			t.Fatalf("after a key the cursor left its action %s for %s", before, got)
 		}
+	}
+}
+
+// mapProfiles opens the tenants it holds, by name.
+type mapProfiles map[string]Tenant
+
+func (p mapProfiles) Names() []string { return []string{"alpha", "beta"} }
+
+func (p mapProfiles) Open(_ context.Context, name string) ([]Tenant, error) {
+	if name == AllProfiles {
+		return []Tenant{p["alpha"], p["beta"]}, nil
+	}
+	return []Tenant{p[name]}, nil
+}
+
+// TestSwitchProfileTakesItsKeysAndReadOnly: the profile switched to brings
+// its own read_only and key bindings; the one switched from leaves none.
+func TestSwitchProfileTakesItsKeysAndReadOnly(t *testing.T) {
+	alphaKeys := keys.Default()
+	alphaKeys.Cancel = key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "cancel"))
+	profiles := mapProfiles{
+		"alpha": {Name: "alpha", Service: &fakeService{actions: tenantActions("alpha", 2)}, Keys: &alphaKeys},
+		"beta":  {Name: "beta", Service: &fakeService{actions: tenantActions("beta", 2)}, ReadOnly: true},
+	}
+	h := newHarness(t, nil, func(o *Options) {
+		o.Tenants, o.Profile, o.Profiles, o.Keys = []Tenant{profiles["alpha"]}, "alpha", profiles, &alphaKeys
+	})
+	if h.press("C"); h.m.form == nil {
+		t.Fatal("alpha's C does not cancel")
+	}
+	h.press("esc")
+	h.press("P", "g", "j", "enter") // beta, read-only
+	if !strings.Contains(h.screen(), " RO ") {
+		t.Fatalf("beta is read-only, but no RO badge:\n%s", h.screen())
+	}
+	for _, k := range []string{"C", "c"} {
+		if h.press(k); h.m.form != nil {
+			t.Fatalf("%s opened the cancel form in a read-only profile", k)
+		}
+	}
+	h.press("P", "g", "enter") // back to alpha
+	if strings.Contains(h.screen(), " RO ") {
+		t.Fatalf("alpha shows beta's RO badge:\n%s", h.screen())
+	}
+	if h.press("C"); h.m.form == nil {
+		t.Fatal("back in alpha, C does not cancel")
+	}
+	h.press("esc")
+	h.press("P", "G", "enter") // all profiles: alpha's keys, beta refused per action
+	if strings.Contains(h.screen(), " RO ") {
+		t.Fatalf("all profiles, one of them writable, shows RO:\n%s", h.screen())
+	}
+	h.rowOf("beta")
+	if h.press("C"); h.m.form != nil || !strings.Contains(h.m.msg.text, "beta is read-only") {
+		t.Fatalf("a cancel in beta from all profiles: form %v, footer %q", h.m.form != nil, h.m.msg.text)
 	}
 }
