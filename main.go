@@ -241,14 +241,9 @@ func newInfoCmd(f *flags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			apiBase := cloud.APIBase
-			if f.region != "" {
-				if apiBase, err = auth.RegionalAPIBase(f.region); err != nil {
-					return fmt.Errorf("--region: %w", err)
-				}
-			}
-			if f.apiURL != "" {
-				apiBase = f.apiURL
+			apiBase, err := apiBaseOf(*f, cloud)
+			if err != nil {
+				return err
 			}
 			row("cloud", cloud.Name)
 			row("sign-in host", orDefault(f.authorityHost, cloud.AuthorityHost))
@@ -273,6 +268,9 @@ func newInfoCmd(f *flags) *cobra.Command {
 			secret := "(not set)"
 			if os.Getenv("AZURE_CLIENT_SECRET") != "" {
 				secret = "set in AZURE_CLIENT_SECRET (hidden)"
+				if mode != string(auth.ModeSecret) {
+					secret += "; not used: the auth mode is " + mode
+				}
 			}
 			if f.secretFile != "" {
 				secret = "in " + f.secretFile + " (hidden)"
@@ -343,6 +341,14 @@ func newListCmd(f *flags) *cobra.Command {
 					kept = append(kept, a)
 				}
 			}
+			// Oldest first, as the TUI lists them: the stuck ones on top.
+			slices.SortStableFunc(kept, func(a, b mde.MachineAction) int {
+				at, bt := a.CreationDateTimeUtc.Time, b.CreationDateTimeUtc.Time
+				if az, bz := at.IsZero(), bt.IsZero(); az || bz { // unknown times last
+					return cmp.Compare(boolInt(az), boolInt(bz))
+				}
+				return at.Compare(bt)
+			})
 			return writeActions(cmd.OutOrStdout(), output, kept, now)
 		},
 	}
@@ -350,6 +356,13 @@ func newListCmd(f *flags) *cobra.Command {
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVar(&filterText, "filter", "", "the TUI's filter syntax, e.g. \"status:pending type:isolate device:ws-fin age>2h\"")
 	return cmd
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func writeActions(w io.Writer, output string, actions []mde.MachineAction, now time.Time) error {
@@ -862,6 +875,25 @@ func (w *warnings) flush() {
 	w.list, w.hold = nil, false
 }
 
+// apiBaseOf is the API's base URL: the cloud's, its region's (commercial
+// only), or --api-url.
+func apiBaseOf(f flags, cloud auth.Cloud) (string, error) {
+	base := cloud.APIBase
+	if f.region != "" {
+		if cloud.Name != "commercial" {
+			return "", fmt.Errorf("--region is for the commercial cloud; %s has one API host (%s)", cloud.Name, cloud.APIBase)
+		}
+		var err error
+		if base, err = auth.RegionalAPIBase(f.region); err != nil {
+			return "", fmt.Errorf("--region: %w", err)
+		}
+	}
+	if f.apiURL != "" {
+		base = f.apiURL
+	}
+	return base, nil
+}
+
 // setup turns the flags into a token source and an API base URL.
 // With source false it stops before building the token source (logout
 // needs only the configuration: it must work even on a cache New refuses).
@@ -898,17 +930,8 @@ func setupWith(cmd *cobra.Command, f flags, source bool, w *warnings) (*env, err
 	if f.scope != "" {
 		cloud.Scope = f.scope
 	}
-	e.apiBase = cloud.APIBase
-	if f.region != "" {
-		if cloud.Name != "commercial" {
-			return nil, fmt.Errorf("--region is for the commercial cloud; %s has one API host (%s)", cloud.Name, cloud.APIBase)
-		}
-		if e.apiBase, err = auth.RegionalAPIBase(f.region); err != nil {
-			return nil, fmt.Errorf("--region: %w", err)
-		}
-	}
-	if f.apiURL != "" {
-		e.apiBase = f.apiURL
+	if e.apiBase, err = apiBaseOf(f, cloud); err != nil {
+		return nil, err
 	}
 	cfg := auth.Config{
 		Mode:                    auth.Mode(mode),
@@ -945,8 +968,12 @@ func setupWith(cmd *cobra.Command, f flags, source bool, w *warnings) (*env, err
 		e.close()
 		var se *auth.SetupError
 		if names := f.file.Names(); errors.As(err, &se) && f.profileName == "" && len(names) > 1 {
-			return nil, fmt.Errorf("%w\n\n%s has %d profiles (%s) and no default: pick one with --profile NAME, put default = \"NAME\" in the file, or see every tenant with --all-profiles",
-				err, f.file.Path, len(names), strings.Join(names, ", "))
+			every := "" // only the TUI shows every tenant at once
+			if cmd == cmd.Root() {
+				every = ", or see every tenant with --all-profiles"
+			}
+			return nil, fmt.Errorf("%w\n\n%s has %d profiles (%s) and no default: pick one with --profile NAME or put default = \"NAME\" in the file%s",
+				err, f.file.Path, len(names), strings.Join(names, ", "), every)
 		}
 		return nil, err
 	}

@@ -410,3 +410,45 @@ func TestListRefusesTheTenantFilter(t *testing.T) {
 		t.Fatalf("list --filter tenant: gave %v, want a pointer to --profile", err)
 	}
 }
+
+func TestNoDefaultProfileAdvice(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(cfg, []byte("[profiles.a]\ntenant = \"a.example\"\n[profiles.b]\ntenant = \"b.example\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH"} {
+		t.Setenv(k, "")
+	}
+	_, err := runCmdArgs(t, "--config", cfg, "list")
+	if err == nil || !strings.Contains(err.Error(), "2 profiles (a, b) and no default") || !strings.Contains(err.Error(), "configuration file") {
+		t.Fatalf("list with two profiles and no default: %v", err)
+	}
+	if strings.Contains(err.Error(), "--all-profiles") {
+		t.Fatalf("list is offered --all-profiles, a flag it does not take: %v", err)
+	}
+}
+
+func TestListIsOldestFirstAsTheTUI(t *testing.T) {
+	out, err := runCmdArgs(t, "--demo", "list", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []mde.MachineAction
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) < 2 {
+		t.Fatalf("%d actions, %v", len(got), err)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].CreationDateTimeUtc.Time.Before(got[i-1].CreationDateTimeUtc.Time) {
+			t.Fatalf("row %d (%s) is older than row %d (%s): not oldest first", i, got[i].CreationDateTimeUtc.Time, i-1, got[i-1].CreationDateTimeUtc.Time)
+		}
+	}
+}
+
+func TestInfoRefusesWhatListRefuses(t *testing.T) {
+	for _, cmd := range []string{"info", "list"} {
+		_, err := runCmdArgs(t, "--cloud", "gcchigh", "--region", "eu", "--token-env", "MDE_TOKEN", cmd)
+		if err == nil || !strings.Contains(err.Error(), "--region is for the commercial cloud") {
+			t.Errorf("%s with a region in GCC High: %v", cmd, err)
+		}
+	}
+}

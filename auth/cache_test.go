@@ -52,6 +52,13 @@ func TestCacheRefusesFilesOthersCanRead(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "chmod 700 "+dir) {
 		t.Fatalf("dir 0755: New = %v, want the chmod 700 fix", err)
 	}
+	// A shared one (as /tmp): never the advice to close it.
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "a directory of your own") || strings.Contains(err.Error(), "chmod 700") {
+		t.Fatalf("dir 1777: New = %v, want advice to choose another directory", err)
+	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -98,6 +98,7 @@ func (e *SetupError) Error() string {
 	b.WriteString("              with WindowsDefenderATP permissions (see the README)\n")
 	fmt.Fprintf(&b, "  auth mode:  --auth devicecode (default), secret, certificate,\n")
 	b.WriteString("              managed-identity or token-env\n")
+	b.WriteString("  or a profile in the configuration file (mdeactions info shows its path)\n")
 	b.WriteString("To look around without a tenant: mdeactions --demo")
 	if e.Problem != "" {
 		b.WriteString("\n")

@@ -89,7 +89,12 @@ func checkPrivate(path string, dir bool) error {
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		fix, mode := "chmod 600 "+shellQuote(path), "0600"
-		if dir {
+		switch {
+		case dir && (fi.Mode()&fs.ModeSticky != 0 || fi.Mode().Perm()&0o002 != 0):
+			// A shared directory such as /tmp must stay open: never
+			// advise closing it, even to root.
+			fix, mode = "put the token cache in a directory of your own (mkdir -m 700 DIR), not a shared one", "0700"
+		case dir:
 			fix, mode = "chmod 700 "+shellQuote(path), "0700"
 		}
 		return &CacheError{Path: path,

@@ -43,7 +43,12 @@ func checkPrivate(path string, fi fs.FileInfo, dir bool) error {
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		fix, want := "chmod 600 "+shellQuote(path), "0600"
-		if dir {
+		switch {
+		case dir && shared(fi):
+			// /tmp and its kind must stay open to everyone: never advise
+			// closing them, even to root.
+			fix, want = "choose an audit log path in a directory of your own (mkdir -m 700 DIR), not a shared one", "0700"
+		case dir:
 			fix, want = "chmod 700 "+shellQuote(path), "0700"
 		}
 		return &FileError{Path: path,
@@ -61,4 +66,10 @@ func shellQuote(s string) string {
 		}
 	}
 	return s
+}
+
+// shared reports a directory meant for everyone, such as /tmp: sticky or
+// writable by all.
+func shared(fi fs.FileInfo) bool {
+	return fi.Mode()&fs.ModeSticky != 0 || fi.Mode().Perm()&0o002 != 0
 }

@@ -90,6 +90,27 @@ func TestOpenRefusesOpenDirectory(t *testing.T) {
 	}
 }
 
+// A shared directory (sticky and open to all, as /tmp) is refused with
+// advice to choose one's own, never to close it: as root, chmod 700 /tmp
+// would break every other user of the machine.
+func TestOpenInASharedDirectoryAdvisesAnotherOne(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "shared")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(filepath.Join(dir, FileName))
+	if !errors.Is(err, ErrAuditUnavailable) {
+		t.Fatalf("err = %v", err)
+	}
+	mustContain(t, err.Error(), "a directory of your own")
+	if strings.Contains(err.Error(), "chmod") {
+		t.Fatalf("advice to chmod a shared directory: %v", err)
+	}
+}
+
 func TestOpenRefusesNonRegularFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "mdeactions")
 	if err := os.Mkdir(dir, 0o700); err != nil {
