@@ -152,7 +152,11 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 		msg.err = nil
 	}
 	if msg.err != nil {
-		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken) + " Your comment is kept (press c to retry)."}
+		retry := " Your comment is kept (press " + m.ctx.Keys.Cancel.Help().Key + " to retry)."
+		if errors.Is(msg.err, mde.ErrReadOnly) || m.ctx.Keys.Cancel.Help().Key == "" {
+			retry = "" // nothing to retry here
+		}
+		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken) + retry}
 		return m, nil
 	}
 	delete(m.drafts, msg.id)

@@ -201,3 +201,14 @@ func TestNoMatchMessageFitsEightyColumns(t *testing.T) {
 		t.Fatalf("the message is cut at 80 columns:\n%s", h.screen())
 	}
 }
+
+func TestReadOnlyRefusalOffersNoRetry(t *testing.T) {
+	svc := &fakeService{actions: sampleActions(), cancelErr: fmt.Errorf("cancel: %w", mde.ErrReadOnly)}
+	h := newHarness(t, svc, nil)
+	h.press("c")
+	h.typeText("wrong host")
+	h.press("enter", "y")
+	if s := h.m.msg.text; !strings.Contains(s, "read-only") || strings.Contains(s, "retry") {
+		t.Fatalf("footer %q: a read-only refusal must not offer a retry", s)
+	}
+}
