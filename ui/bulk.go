@@ -14,6 +14,7 @@ import (
 	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // BulkCanceller starts paced bulk cancels (main wires it to mde/bulk with
@@ -44,7 +45,8 @@ type bulkState struct {
 	sending   bool // a cancel is out, its answer not in
 	aborting  bool
 	finished  bool
-	notes     []string // collateral changes and races, in words
+	notes     []string    // collateral changes and races, in words
+	keys      keys.KeyMap // for the hints in its lines
 }
 
 type (
@@ -83,7 +85,7 @@ func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model
 		m.msg = footerMsg{footErr, "Bulk cancel is not available here."}
 		return m, nil
 	}
-	m.bulk = &bulkState{total: len(actions), outcomes: map[bulk.Outcome]int{}}
+	m.bulk = &bulkState{total: len(actions), outcomes: map[bulk.Outcome]int{}, keys: m.ctx.Keys}
 	for _, a := range actions {
 		m.inFlight[a.ID] = true
 		m.setBusy(a.ID, true)
@@ -177,7 +179,7 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 			m.setMark(ev.ID, false)
 		}
 		if ev.Err != nil {
-			m.failures[ev.ID] = explain(opCancel, ev.Err, m.opts.ExplainToken)
+			m.failures[ev.ID] = explain(opCancel, ev.Err, m.opts.ExplainToken, m.ctx.Keys)
 		}
 		if ev.CompletedBeforeCancel {
 			b.notes = append(b.notes, fmt.Sprintf("%s on %s: Cancelled, but a command had already completed.",
@@ -217,16 +219,16 @@ func (b bulkState) progress(now time.Time) string {
 	s := fmt.Sprintf("Cancelling %d/%d %s %s", b.done, b.total, bar, b.counts())
 	switch {
 	case b.paused:
-		s += " · PAUSED (p resumes)"
+		s += " · PAUSED (" + keys.Name(b.keys.PauseBulk) + " resumes)"
 	case !b.until.IsZero() && now.Before(b.until) && b.throttled:
 		s += fmt.Sprintf(" · throttled by the API (429): resuming in %ds", int(b.until.Sub(now).Seconds()+0.999))
 	case !b.until.IsZero() && now.Before(b.until):
 		s += fmt.Sprintf(" · pacing within the API's limits: next in %ds", int(b.until.Sub(now).Seconds()+0.999))
 	}
 	if b.paused {
-		return s + " · x stop the rest"
+		return s + " · " + keys.Name(b.keys.StopBulk) + " stop the rest"
 	}
-	return s + " · p pause · x stop the rest"
+	return s + " · " + keys.Name(b.keys.PauseBulk) + " pause · " + keys.Name(b.keys.StopBulk) + " stop the rest"
 }
 
 // underWay is what a stop or a quit still waits for, in words.
@@ -261,10 +263,10 @@ func (b bulkState) summary() string {
 		more = "more thing"
 	}
 	if n := b.outcomes[bulk.Failed] + b.outcomes[bulk.Unknown]; n > 0 {
-		s += " Failed rows keep their mark: enter shows why; c retries them."
+		s += " Failed rows keep their mark: " + keys.Name(b.keys.Open) + " shows why; " + keys.Name(b.keys.Cancel) + " retries them."
 	}
 	if len(b.notes) > 0 {
-		s += fmt.Sprintf(" %d %s to know: R shows the report.", len(b.notes), more)
+		s += fmt.Sprintf(" %d %s to know: %s shows the report.", len(b.notes), more, keys.Name(b.keys.Report))
 	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/cancelform"
 	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // Cancelling one action: the target, the form, the call, its result and
@@ -152,11 +153,11 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 		msg.err = nil
 	}
 	if msg.err != nil {
-		retry := " Your comment is kept (press " + m.ctx.Keys.Cancel.Help().Key + " to retry)."
-		if errors.Is(msg.err, mde.ErrReadOnly) || m.ctx.Keys.Cancel.Help().Key == "" {
+		retry := " Your comment is kept (press " + keys.Name(m.ctx.Keys.Cancel) + " to retry)."
+		if errors.Is(msg.err, mde.ErrReadOnly) || keys.Name(m.ctx.Keys.Cancel) == "" {
 			retry = "" // nothing to retry here
 		}
-		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken) + retry}
+		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken, m.ctx.Keys) + retry}
 		return m, nil
 	}
 	delete(m.drafts, msg.id)
@@ -166,7 +167,7 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 	}
 	if a.ID != msg.id {
 		m.msg = footerMsg{footErr, "The API answered the cancel of " + textsafe.Clean(msg.id) + " with another action (" +
-			textsafe.Clean(a.ID) + "). Press r to see the real state."}
+			textsafe.Clean(a.ID) + "). Press " + keys.Name(m.ctx.Keys.Refresh) + " to see the real state."}
 		return m, nil
 	}
 	m.applyAnswer(msg.id, a)
@@ -176,7 +177,7 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 			m.msg = footerMsg{footErr, m.msg.text + " But a command had already completed before the cancel: check its result."}
 		}
 	} else {
-		m.msg = footerMsg{footErr, "Cancel sent, but the API says the action is now " + format.Status(a.Status) + ". Press r to refresh."}
+		m.msg = footerMsg{footErr, "Cancel sent, but the API says the action is now " + format.Status(a.Status) + ". Press " + keys.Name(m.ctx.Keys.Refresh) + " to refresh."}
 	}
 	if auditLost != "" {
 		m.msg = footerMsg{footErr, m.msg.text + auditLost}

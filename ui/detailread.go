@@ -66,7 +66,7 @@ func (m Model) onDetailRead(msg detailReadMsg) Model {
 	at := m.opts.Now().Local().Format("15:04:05")
 	switch {
 	case msg.err != nil:
-		m.detail.SetNote("No longer in the list. " + explain(opRead, msg.err, m.opts.ExplainToken) +
+		m.detail.SetNote("No longer in the list. " + explain(opRead, msg.err, m.opts.ExplainToken, m.ctx.Keys) +
 			" What is shown below is from when it was last listed.")
 	case !msg.found:
 		m.detail.SetNote("No longer in the list, and the API no longer returns it (read at " + at + "). What is shown below is from when it was last listed.")

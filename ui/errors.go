@@ -11,6 +11,7 @@ import (
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/mde/textsafe"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // operation is what the UI was doing when an error came back.
@@ -24,10 +25,11 @@ const (
 
 // explain turns an error from the service into plain words with what to do
 // next. tokenWords, if set, explains a token source's errors.
-func explain(op operation, err error, tokenWords func(error) string) string {
+func explain(op operation, err error, tokenWords func(error) string, k keys.KeyMap) string {
 	if err == nil {
 		return ""
 	}
+	r := keys.Name(k.Refresh)
 	what := map[operation]string{opList: "Listing the actions", opCancel: "The cancel", opRead: "Reading the action again"}[op]
 	if errors.Is(err, audit.ErrAuditUnavailable) {
 		return "The cancel was NOT sent: the audit trail cannot be written (" + textsafe.Clean(err.Error()) + "). Fix it, then try again."
@@ -62,20 +64,20 @@ func explain(op operation, err error, tokenWords func(error) string) string {
 			}
 			return what + " was throttled by the API: try again in " + wait + "."
 		case s == 401:
-			return what + " failed: the API did not accept the sign-in (401). Sign in again, then press r."
+			return what + " failed: the API did not accept the sign-in (401). Sign in again, then press " + r + "."
 		case s == 403 && op == opCancel:
 			return "The cancel was refused: permission missing (403). Cancelling needs one of the Machine.* action permissions (Machine.Isolate, Machine.Scan, …); a user also needs the Defender role for response actions" + ref + "."
 		case s == 403:
 			return "Listing was refused: permission missing (403). Listing needs Machine.Read.All or Machine.ReadWrite.All (for a user: Machine.Read and the Defender role View Data)" + ref + "."
 		case s == 404 && op == opCancel:
-			return "The cancel failed: not found; the action no longer exists" + ref + ". Press r to refresh."
+			return "The cancel failed: not found; the action no longer exists" + ref + ". Press " + r + " to refresh."
 		case s == 404:
 			return fmt.Sprintf("Listing failed: 404 Not Found for %s. Check --api-url: it is the host only, without /api%s.", textsafe.Clean(apiErr.Path), ref)
 		case s == 400 && op == opCancel:
 			if msg == "" {
 				msg = "no reason given"
 			}
-			return "The cancel was refused (400): " + msg + ref + ". Press r to refresh: it may have finished already."
+			return "The cancel was refused (400): " + msg + ref + ". Press " + r + " to refresh: it may have finished already."
 		case s >= 500:
 			return fmt.Sprintf("%s failed: the Defender API had an error (%d)%s. Try again in a moment.", what, s, ref)
 		default:
@@ -84,17 +86,17 @@ func explain(op operation, err error, tokenWords func(error) string) string {
 	}
 	if errors.Is(err, mde.ErrBadAnswer) {
 		if op == opCancel {
-			return "The API answered the cancel, but its answer could not be read; the cancel may have been applied. Press r to see the action's state."
+			return "The API answered the cancel, but its answer could not be read; the cancel may have been applied. Press " + r + " to see the action's state."
 		}
 		return "Listing failed: the API's answer could not be read (" + textsafe.Clean(err.Error()) + ")."
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return what + " timed out: no answer in time. Check the network and press r."
+		return what + " timed out: no answer in time. Check the network and press " + r + "."
 	}
 	var netErr net.Error
 	var opErr *net.OpError
 	if errors.As(err, &opErr) || errors.As(err, &netErr) {
-		return what + " failed: cannot reach the API (" + textsafe.Clean(err.Error()) + "). Check the network or proxy and press r."
+		return what + " failed: cannot reach the API (" + textsafe.Clean(err.Error()) + "). Check the network or proxy and press " + r + "."
 	}
 	return what + " failed: " + textsafe.Clean(err.Error())
 }

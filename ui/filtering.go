@@ -10,6 +10,7 @@ import (
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/filter"
 	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // updateBar gives a key or a paste to the search/filter bar and acts on
@@ -133,7 +134,7 @@ func (m Model) filterLine() string {
 		text += p
 	}
 	if m.query != "" {
-		text += " (esc clears the search)"
+		text += " (" + keys.Name(m.ctx.Keys.Back) + " clears the search)"
 	}
 	return m.ctx.Styles.Info.Render(format.Fit(text, m.ctx.Width))
 }

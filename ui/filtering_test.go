@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/key"
+
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/ui/filter"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 func shownDevices(h *harness) []string {
@@ -210,5 +213,28 @@ func TestReadOnlyRefusalOffersNoRetry(t *testing.T) {
 	h.press("enter", "y")
 	if s := h.m.msg.text; !strings.Contains(s, "read-only") || strings.Contains(s, "retry") {
 		t.Fatalf("footer %q: a read-only refusal must not offer a retry", s)
+	}
+}
+
+// TestHintsNameTheBoundKeys: with keys rebound in the profile, the footer's
+// hints name the keys that work.
+func TestHintsNameTheBoundKeys(t *testing.T) {
+	km := keys.Default()
+	km.Refresh = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh"))
+	km.Report = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "bulk report"))
+	km.Cancel = key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "cancel"))
+	svc := &fakeService{actions: sampleActions(), cancelErr: &mde.APIError{StatusCode: 404, Code: "ResourceNotFound"}}
+	h := newHarness(t, svc, func(o *Options) { o.Keys = &km })
+	h.press("C")
+	h.typeText("wrong host")
+	h.press("enter", "y")
+	if s := h.m.msg.text; !strings.Contains(s, "Press R to refresh") || !strings.Contains(s, "press C to retry") {
+		t.Fatalf("footer %q does not name the bound keys", s)
+	}
+	h.press("/")
+	h.typeText("no-such-device")
+	h.press("enter")
+	if s := strings.Join(strings.Fields(h.screen()), " "); !strings.Contains(s, "esc clears the search; f changes the filter") {
+		t.Fatalf("no match:\n%s", h.screen())
 	}
 }

@@ -400,7 +400,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case viewList:
 		m.placed = true // from now on the cursor stays on its action across reloads
 		if key.Matches(msg, k.Mark, k.MarkAll, k.ClearMarks) && m.bulk.running() {
-			m.msg = footerMsg{footInfo, "A bulk cancel is running: its actions are fixed until it ends (x stops the rest)."}
+			m.msg = footerMsg{footInfo, "A bulk cancel is running: its actions are fixed until it ends (" + keys.Name(m.ctx.Keys.StopBulk) + " stops the rest)."}
 			return m, nil
 		}
 		switch {
@@ -478,10 +478,10 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 	if len(m.inFlight) > 0 && !m.quitArm {
 		m.quitArm = true
 		if m.bulk.running() {
-			m.msg = footerMsg{footErr, fmt.Sprintf("A bulk cancel is running (%d of %d done, %d not sent yet): press q again to stop it and quit%s.",
-				m.bulk.done, m.bulk.total, m.bulk.total-m.bulk.done, m.bulk.underWay())}
+			m.msg = footerMsg{footErr, fmt.Sprintf("A bulk cancel is running (%d of %d done, %d not sent yet): press %s again to stop it and quit%s.",
+				m.bulk.done, m.bulk.total, m.bulk.total-m.bulk.done, keys.Name(m.ctx.Keys.Quit), m.bulk.underWay())}
 		} else {
-			m.msg = footerMsg{footErr, fmt.Sprintf("%d cancel(s) still waiting for the API's answer: press q again to quit anyway.", len(m.inFlight))}
+			m.msg = footerMsg{footErr, fmt.Sprintf("%d cancel(s) still waiting for the API's answer: press %s again to quit anyway.", len(m.inFlight), keys.Name(m.ctx.Keys.Quit))}
 		}
 		return m, nil
 	}
@@ -542,7 +542,7 @@ func (m Model) onLoaded(msg loadedMsg) Model {
 	m.quietLoad = m.quietLoad && m.loading
 	if msg.err != nil {
 		before := t.errKind
-		t.err = explain(opList, msg.err, m.opts.ExplainToken)
+		t.err = explain(opList, msg.err, m.opts.ExplainToken, m.ctx.Keys)
 		t.errKind = failureKind(msg.err, t.err)
 		if !m.multi() {
 			m.loadErr = t.err

@@ -14,6 +14,7 @@ import (
 	"github.com/mdeactions/mdeactions/mde/audit"
 	"github.com/mdeactions/mdeactions/ui/actiontable"
 	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // A cancel whose answer was lost (a reset, a time-out, an unreadable
@@ -89,7 +90,7 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 		if msg.err != nil {
 			why = lostReason(msg.err)
 		}
-		m.msg = footerMsg{footErr, "Unknown: " + lost + " and re-reading the action failed (" + why + "). Press r and look before pressing c again; your comment is kept."}
+		m.msg = footerMsg{footErr, "Unknown: " + lost + " and re-reading the action failed (" + why + "). Press " + keys.Name(m.ctx.Keys.Refresh) + " and look before pressing " + keys.Name(m.ctx.Keys.Cancel) + " again; your comment is kept."}
 		return m, nil
 	case msg.action.Status == mde.StatusCancelled:
 		delete(m.drafts, msg.id)
@@ -104,7 +105,7 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 			r.Busy = false
 		})
 		m.recount()
-		m.msg = footerMsg{footErr, "Not cancelled: " + lost + " and a re-read shows " + format.TypeName(a) + " on " + format.Device(a) + " still " + format.Status(a.Status) + ". Your comment is kept: press c to try again."}
+		m.msg = footerMsg{footErr, "Not cancelled: " + lost + " and a re-read shows " + format.TypeName(a) + " on " + format.Device(a) + " still " + format.Status(a.Status) + ". Your comment is kept: press " + keys.Name(m.ctx.Keys.Cancel) + " to try again."}
 		return m, nil
 	}
 }

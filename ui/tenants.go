@@ -141,7 +141,7 @@ func (m Model) tenantRefuses(actions []mde.MachineAction) string {
 	for _, a := range actions {
 		i, ok := m.owner(a.ID)
 		if !ok {
-			return "Which tenant this action belongs to is not known (it was not listed since the profile was opened): press r to refresh, then try again."
+			return "Which tenant this action belongs to is not known (it was not listed since the profile was opened): press " + keys.Name(m.ctx.Keys.Refresh) + " to refresh, then try again."
 		}
 		if !slices.Contains(in, i) {
 			in = append(in, i)
@@ -152,8 +152,8 @@ func (m Model) tenantRefuses(actions []mde.MachineAction) string {
 		for k, i := range in {
 			names[k] = m.tenants[i].Name
 		}
-		return fmt.Sprintf("The marked actions are in %d tenants (%s): a bulk cancel goes to one tenant at a time. Show one tenant with f tenant:NAME (marks left out of view are not sent), or clear the marks with u.",
-			len(in), strings.Join(names, ", "))
+		return fmt.Sprintf("The marked actions are in %d tenants (%s): a bulk cancel goes to one tenant at a time. Show one tenant with %s tenant:NAME (marks left out of view are not sent), or clear the marks with %s.",
+			len(in), strings.Join(names, ", "), keys.Name(m.ctx.Keys.Filter), keys.Name(m.ctx.Keys.ClearMarks))
 	}
 	if len(in) == 1 && m.multi() && m.tenants[in[0]].ReadOnly {
 		return "Profile " + m.tenants[in[0]].Name + " is read-only: nothing is cancelled in its tenant from here."
@@ -412,7 +412,7 @@ func (m Model) pickerView(height int) string {
 // onOpened shows the profile picked: a new set of tenants, a fresh list.
 func (m Model) onOpened(msg openedMsg) (tea.Model, tea.Cmd) {
 	if msg.err != nil {
-		m.msg = footerMsg{footErr, "Could not open " + profileLabel(msg.name) + ": " + explain(opList, msg.err, m.opts.ExplainToken)}
+		m.msg = footerMsg{footErr, "Could not open " + profileLabel(msg.name) + ": " + explain(opList, msg.err, m.opts.ExplainToken, m.ctx.Keys)}
 		return m, nil
 	}
 	if len(msg.tenants) == 0 {

@@ -10,6 +10,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/mdeactions/mdeactions/mde"
 	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
 	"github.com/mdeactions/mdeactions/ui/signin"
 )
 
@@ -88,7 +89,7 @@ func (m Model) render() string {
 		return ""
 	}
 	if m.tooSmall() {
-		return fmt.Sprintf("Terminal too small: %dx%d.\nmdeactions needs at least %dx%d.\nEnlarge the window, or press q to quit.", w, h, MinWidth, MinHeight)
+		return fmt.Sprintf("Terminal too small: %dx%d.\nmdeactions needs at least %dx%d.\nEnlarge the window, or press %s to quit.", w, h, MinWidth, MinHeight, keys.Name(m.ctx.Keys.Quit))
 	}
 	st := m.ctx.Styles
 	parts := append([]string{m.header()}, m.topLines()...)
@@ -114,9 +115,9 @@ func (m Model) render() string {
 	case m.loadErr != "" && m.table.Len() == 0:
 		parts = append(parts, fitLines(st.Error.Render(lipgloss.NewStyle().Width(w).Render(m.loadErr)), body))
 	case m.table.Len() == 0 && (m.query != "" || !m.spec.IsDefault()):
-		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render("No action matches the filter or the search. esc clears the search; f changes the filter."), body))
+		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render("No action matches the filter or the search. "+keys.Name(m.ctx.Keys.Back)+" clears the search; "+keys.Name(m.ctx.Keys.Filter)+" changes the filter."), body))
 	case m.table.Len() == 0:
-		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render("No Pending or InProgress machine actions. Press r to refresh."), body))
+		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render("No Pending or InProgress machine actions. Press "+keys.Name(m.ctx.Keys.Refresh)+" to refresh."), body))
 	default:
 		parts = append(parts, m.table.View())
 	}

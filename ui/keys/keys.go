@@ -109,3 +109,7 @@ func (k KeyMap) All() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.Top, k.Bottom, k.PageUp, k.PageDown, k.HalfUp,
 		k.HalfDown, k.Open, k.Back, k.Cancel, k.Refresh, k.Search, k.Filter, k.Sort, k.Reverse, k.Group, k.Mark, k.MarkAll, k.ClearMarks, k.PauseBulk, k.StopBulk, k.Report, k.CopyID, k.CopyMachine, k.Profile, k.Help, k.Quit, k.ForceQuit}
 }
+
+// Name is how a hint in the footer names a binding: its key as the help
+// shows it (a profile may have rebound it).
+func Name(b key.Binding) string { return b.Help().Key }

@@ -12,6 +12,7 @@ import (
 	"github.com/mdeactions/mdeactions/mde/textsafe"
 	"github.com/mdeactions/mdeactions/ui/common"
 	"github.com/mdeactions/mdeactions/ui/format"
+	"github.com/mdeactions/mdeactions/ui/keys"
 )
 
 // Prompt is what the identity provider asks the person to do.
@@ -92,9 +93,9 @@ func (m Model) View(height int) string {
 		for _, l := range wrap(m.Err) {
 			lines = append(lines, "  "+st.Error.Render(l))
 		}
-		lines = append(lines, "", fit("  Press r to try again, or q to quit."))
+		lines = append(lines, "", fit("  Press "+keys.Name(m.ctx.Keys.Refresh)+" to try again, or "+keys.Name(m.ctx.Keys.Quit)+" to quit."))
 	case Aborted:
-		lines = append(lines, fit("  Sign-in aborted. Press r to sign in again, or q to quit."))
+		lines = append(lines, fit("  Sign-in aborted. Press "+keys.Name(m.ctx.Keys.Refresh)+" to sign in again, or "+keys.Name(m.ctx.Keys.Quit)+" to quit."))
 	}
 	if len(lines) > height {
 		lines = lines[:height]
