@@ -405,7 +405,7 @@ func (m Model) pickerView(height int) string {
 		}
 		lines = append(lines, line)
 	}
-	lines = append(lines, "", st.Muted.Render("enter: open · esc: back"))
+	lines = append(lines, "", st.Muted.Render(keys.Name(m.ctx.Keys.Open)+": open · "+keys.Name(m.ctx.Keys.Back)+": back"))
 	return fitLines(strings.Join(lines, "\n"), height)
 }
 

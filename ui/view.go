@@ -101,13 +101,13 @@ func (m Model) render() string {
 		parts = append(parts, m.pickerView(body))
 	case m.view == viewReport && m.bulk != nil:
 		report := strings.Join(m.bulk.Report(), "\n")
-		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render(report)+"\n\n"+st.Muted.Render("esc: back"), body))
+		parts = append(parts, fitLines(lipgloss.NewStyle().Width(w).Render(report)+"\n\n"+st.Muted.Render(keys.Name(m.ctx.Keys.Back)+": back"), body))
 	case m.view == viewHelp:
 		legend := "Marker column: > cursor · * marked · D duplicate (same type open twice on the device) · L live response that blocks new ones on the device"
 		if m.opts.ReadOnly {
 			legend = "Marker column: > cursor · D duplicate (same type open twice on the device) · L live response that blocks new ones on the device"
 		}
-		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+lipgloss.NewStyle().Width(w).Render(legend)+"\n\n"+st.Muted.Render("? or esc: close help"), body))
+		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+lipgloss.NewStyle().Width(w).Render(legend)+"\n\n"+st.Muted.Render(keys.Name(m.ctx.Keys.Help)+" or "+keys.Name(m.ctx.Keys.Back)+": close help"), body))
 	case m.view == viewDetail:
 		parts = append(parts, m.detail.View())
 	case m.loading && m.table.Len() == 0:
