@@ -699,6 +699,7 @@ func newSimCmd() *cobra.Command {
 	fl.BoolVar(&noLimits, "no-limits", false, "no rate limits")
 	fl.Float64Var(&speed, "clock-speed", 1, "how fast the simulated clock runs (lifecycle and rate-limit windows): 0 stops it, 60 makes a minute a second")
 	fl.StringArrayVar(&faults, "fault", nil, "inject a fault, repeatable: KIND[=ARG][,on=list|get|cancel][,times=N][,after=N]; KIND is latency=D, reset, hang, 500, 502, 503, 429=D, 429-date=D, malformed, truncated, expire-token, lost-answer, echo-auth")
+	cmd.MarkFlagsMutuallyExclusive("limits", "no-limits")
 	return cmd
 }
 

@@ -452,3 +452,10 @@ func TestInfoRefusesWhatListRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestSimRefusesLimitsWithNoLimits(t *testing.T) {
+	_, err := runCmdArgs(t, "sim", "--limits", "5/1s", "--no-limits")
+	if err == nil || !strings.Contains(err.Error(), "no-limits") {
+		t.Fatalf("sim --limits with --no-limits: %v", err)
+	}
+}
