@@ -365,6 +365,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.quit()
 	}
 	m.quitArm = false
+	if m.view == viewList {
+		m.placed = true // from now on the cursor stays on its action across reloads
+	}
 	if nm, cmd, ok := m.bulkKey(msg); ok {
 		return nm, cmd
 	}
@@ -398,7 +401,6 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.detail, _ = m.detail.Update(msg)
 	case viewList:
-		m.placed = true // from now on the cursor stays on its action across reloads
 		if key.Matches(msg, k.Mark, k.MarkAll, k.ClearMarks) && m.bulk.running() {
 			m.msg = footerMsg{footInfo, "A bulk cancel is running: its actions are fixed until it ends (" + keys.Name(m.ctx.Keys.StopBulk) + " stops the rest)."}
 			return m, nil

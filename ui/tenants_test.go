@@ -120,14 +120,20 @@ func TestAllProfilesListsEveryTenantAndShowsTheFailingOne(t *testing.T) {
 	}
 }
 
-func TestAllProfilesSlowTenantHoldsNoOtherBack(t *testing.T) {
+// newWithSlowTenant is the all-profiles view of contoso, fabrikam and a
+// tenant "slow" whose list has not come yet (tests send it).
+func newWithSlowTenant(t *testing.T) *harness {
 	s := newTenantSet()
 	slow := &heldService{fakeService: fakeService{actions: tenantActions("slow", 4)}, release: make(chan struct{})}
-	defer close(slow.release)
-	h := newHarness(t, nil, func(o *Options) {
+	t.Cleanup(func() { close(slow.release) })
+	return newHarness(t, nil, func(o *Options) {
 		o.Tenants = append(s.tenants()[:2], Tenant{Name: "slow", Service: slow})
 		o.Profile = AllProfiles
 	})
+}
+
+func TestAllProfilesSlowTenantHoldsNoOtherBack(t *testing.T) {
+	h := newWithSlowTenant(t)
 	if h.m.table.Len() != 5 {
 		t.Fatalf("%d rows while one tenant is slow, want the other tenants' 5", h.m.table.Len())
 	}
@@ -489,18 +495,12 @@ func TestAllProfilesTenantFilterNamesOnlyItsProfiles(t *testing.T) {
 // action.
 func TestAllProfilesCursorStartsAtTheTop(t *testing.T) {
 	for _, moved := range []bool{false, true} {
-		s := newTenantSet()
-		slow := &heldService{fakeService: fakeService{actions: tenantActions("slow", 4)}, release: make(chan struct{})}
-		h := newHarness(t, nil, func(o *Options) {
-			o.Tenants = append(s.tenants()[:2], Tenant{Name: "slow", Service: slow})
-			o.Profile = AllProfiles
-		})
+		h := newWithSlowTenant(t)
 		if moved {
 			h.press("j", "k")
 		}
 		before := h.selected().ID
 		h.send(loadedMsg{gen: h.m.gen, tenant: 2, actions: ptrs(tenantActions("slow", 4)), at: testNow}) // older: they sort first
-		close(slow.release)
 		got, top := h.selected().ID, h.m.table.Shown(0).Action.ID
 		switch {
 		case !moved && got != top:
@@ -563,5 +563,19 @@ func TestSwitchProfileTakesItsKeysAndReadOnly(t *testing.T) {
 	h.rowOf("beta")
 	if h.press("C"); h.m.form != nil || !strings.Contains(h.m.msg.text, "beta is read-only") {
 		t.Fatalf("a cancel in beta from all profiles: form %v, footer %q", h.m.form != nil, h.m.msg.text)
+	}
+}
+
+// TestAllProfilesCursorFollowsTheActionOnceCIsPressed: c at once (no move
+// first) counts as looking at a row: a tenant arriving meanwhile does not
+// move the cursor off the action whose cancel is being written.
+func TestAllProfilesCursorFollowsTheActionOnceCIsPressed(t *testing.T) {
+	h := newWithSlowTenant(t)
+	target := h.selected().ID
+	h.press("c")
+	h.send(loadedMsg{gen: h.m.gen, tenant: 2, actions: ptrs(tenantActions("slow", 4)), at: testNow}) // older: they sort first
+	h.press("esc")
+	if got := h.selected().ID; got != target {
+		t.Fatalf("after c and esc the cursor is on %s, not on %s", got, target)
 	}
 }
