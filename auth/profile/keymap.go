@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"charm.land/bubbles/v2/key"
 
@@ -78,12 +79,60 @@ func cleanKeys(ks []string) ([]string, error) {
 			return nil, errors.New(`" " is not a key name: the space bar is "space"`)
 		case strings.ContainsFunc(k, unicode.IsSpace):
 			return nil, fmt.Errorf("%q is not a key name: write keys as the terminal names them, such as \"C\", \"ctrl+k\", \"enter\" or \"space\"", k)
+		case !sendable(k) && sendable(strings.ToLower(k)):
+			return nil, fmt.Errorf("%q never comes from the keyboard: write %q (names are lower case; a capital letter alone is shift and that letter)", k, strings.ToLower(k))
+		case !sendable(k):
+			return nil, fmt.Errorf("%q is not a key the terminal sends: use a character, or a name such as f5, pgup, pgdown, home, end, enter, esc, tab, backspace, delete, space or up, after ctrl+, alt+ or shift+ if you like", k)
 		}
 		if !slices.Contains(out, k) {
 			out = append(out, k)
 		}
 	}
 	return out, nil
+}
+
+// namedKeys are the keys Bubble Tea names (as ultraviolet's Key.Keystroke
+// writes them); any other key is its character.
+var namedKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`enter tab backspace esc space up down left right begin find insert
+		delete select pgup pgdown home end capslock scrolllock numlock printscreen pause menu`) {
+		m[n] = true
+	}
+	for i := 1; i <= 63; i++ {
+		m[fmt.Sprintf("f%d", i)] = true
+	}
+	return m
+}()
+
+// modifiers are the modifier prefixes, in the order a key's name has them.
+var modifiers = []string{"ctrl", "alt", "shift", "meta", "hyper", "super"}
+
+// sendable reports whether a key press can have the name k: one character,
+// or a named key, after modifiers in their order ("ctrl+alt+x", "shift+tab").
+// "F5" or "ctrl+R" can never match: a binding to them would be dead.
+func sendable(k string) bool {
+	if utf8.RuneCountInString(k) == 1 {
+		return true
+	}
+	parts := strings.Split(k, "+")
+	base := parts[len(parts)-1]
+	if strings.HasSuffix(k, "++") || k == "+" { // the plus key itself, modified
+		base, parts = "+", append(parts[:len(parts)-2:len(parts)-2], "+")
+	}
+	last := -1
+	for _, m := range parts[:len(parts)-1] {
+		i := slices.Index(modifiers, m)
+		if i <= last {
+			return false // unknown, repeated or out of order
+		}
+		last = i
+	}
+	if utf8.RuneCountInString(base) == 1 {
+		r, _ := utf8.DecodeRuneInString(base)
+		return len(parts) == 1 || !unicode.IsUpper(r) // with modifiers the letter is the lower case one
+	}
+	return namedKeys[base]
 }
 
 // helpKey is the key column of the help for a rebound action, in the

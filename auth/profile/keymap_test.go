@@ -95,10 +95,21 @@ func TestApplyKeysConflict(t *testing.T) {
 }
 
 func TestApplyKeysBadKeys(t *testing.T) {
-	for _, ks := range [][]string{nil, {""}, {" "}, {"ctrl c"}} {
+	for _, ks := range [][]string{nil, {""}, {" "}, {"ctrl c"}, {"F5"}, {"ctrl+R"}, {"PgUp"}, {"alt+ctrl+x"}, {"hello"}} {
 		km := keys.Default()
 		if err := ApplyKeys(&km, map[string][]string{"cancel": ks}); err == nil {
 			t.Errorf("%q accepted", ks)
+		}
+	}
+	// A key the terminal names otherwise is refused with the name it sends.
+	km0 := keys.Default()
+	if err := ApplyKeys(&km0, map[string][]string{"refresh": {"F5"}}); err == nil || !strings.Contains(err.Error(), `write "f5"`) {
+		t.Errorf("F5: %v", err)
+	}
+	for _, ok := range []string{"C", "f5", "ctrl+t", "shift+tab", "ctrl+alt+x", "insert", "é"} {
+		km := keys.Default()
+		if err := ApplyKeys(&km, map[string][]string{"refresh": {ok}}); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
 		}
 	}
 	km := keys.Default()
