@@ -144,6 +144,12 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 		m.msg = footerMsg{footInfo, "No sure answer to the cancel: re-reading the action to see whether it went through…"}
 		return m, m.rereadCmd(msg.id, msg.comment, msg.err)
 	}
+	if refusedAsFinal(msg.err) {
+		// Usually it finished, or someone cancelled it, after the list was
+		// read: read it again so the row and the footer say which.
+		m.msg = footerMsg{footInfo, "The API refused the cancel (400): reading the action again to see why…"}
+		return m, m.rereadCmd(msg.id, msg.comment, msg.err)
+	}
 	delete(m.inFlight, msg.id)
 	m.setBusy(msg.id, false)
 	auditLost := ""

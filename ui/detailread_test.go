@@ -69,3 +69,32 @@ func TestDetailReadFailureKeepsWhatWasShown(t *testing.T) {
 		t.Fatalf("note: %q", n)
 	}
 }
+
+// TestRefusedCancelOfAFinishedActionRedrawsItsRow: a 400 because another
+// responder cancelled it meanwhile: the row is read again and says
+// Cancelled, by whom, and no retry is offered.
+func TestRefusedCancelOfAFinishedActionRedrawsItsRow(t *testing.T) {
+	svc := &fakeService{actions: sampleActions(), cancelErr: &mde.APIError{StatusCode: 400, Code: "BadRequest", Message: "already in a final state (Cancelled)"}}
+	h := newHarness(t, svc, nil)
+	id := h.selected().ID
+	svc.mu.Lock()
+	for i := range svc.actions {
+		if svc.actions[i].ID == id {
+			svc.actions[i].Status = mde.StatusCancelled
+			svc.actions[i].Edit().CancellationRequestor = "other.responder@contoso.com"
+		}
+	}
+	svc.mu.Unlock()
+	h.press("c")
+	h.typeText("wrong host")
+	h.press("enter", "y")
+	if s := h.m.msg.text; !strings.Contains(s, "Nothing to cancel") || !strings.Contains(s, "already Cancelled by other.responder@contoso.com") || strings.Contains(s, "try again") {
+		t.Fatalf("footer %q", s)
+	}
+	if r, _ := h.m.table.Selected(); r.Action.ID != id || r.Action.Status != mde.StatusCancelled || r.Busy {
+		t.Fatalf("row after the refusal: %s %s busy=%v", r.Action.ID, r.Action.Status, r.Busy)
+	}
+	if len(svc.cancels) != 1 {
+		t.Fatalf("%d cancels sent, want 1", len(svc.cancels))
+	}
+}

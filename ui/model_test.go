@@ -423,7 +423,7 @@ func TestCancelErrorsInPlainWords(t *testing.T) {
 		want string
 	}{
 		{"not found", &mde.APIError{StatusCode: 404, Code: "ResourceNotFound", Message: "MachineAction x was not found", Target: "req-1"}, "not found; the action no longer exists (request id req-1)"},
-		{"already finished", &mde.APIError{StatusCode: 400, Code: "BadRequest", Message: "Action is already in a final state (Succeeded)"}, "The cancel was refused (400): Action is already in a final state (Succeeded). Press r to refresh"},
+		{"already finished", &mde.APIError{StatusCode: 400, Code: "BadRequest", Message: "Action is already in a final state (Succeeded)"}, "The cancel was refused (400): Action is already in a final state (Succeeded). A re-read shows it still Pending"},
 		{"permission", &mde.APIError{StatusCode: 403, Code: "Forbidden", Message: "no"}, "permission missing (403). Cancelling needs one of the Machine.* action permissions"},
 		{"throttled", &mde.APIError{StatusCode: 429, Code: "TooManyRequests", RetryAfter: 37 * time.Second}, "throttled by the API: try again in 37 s"},
 		{"server", &mde.APIError{StatusCode: 502, Body: "<html>bad gateway</html>"}, "the Defender API had an error (502)"},

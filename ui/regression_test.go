@@ -86,7 +86,7 @@ func TestLongErrorsWrapInTheFooter(t *testing.T) {
 	h.press("enter", "y")
 	s := h.screen()
 	flat := strings.Join(strings.Fields(s), " ")
-	for _, w := range []string{"Your comment is kept (press c to retry)", "cannot be cancelled", "5b1d0c7e-1111-2222-3333-444455556666", "Press r to refresh"} {
+	for _, w := range []string{"Your comment is kept: press c to try again", "cannot be cancelled", "5b1d0c7e-1111-2222-3333-444455556666", "A re-read shows it still Pending"} {
 		if !strings.Contains(flat, w) {
 			t.Fatalf("footer lost %q:\n%s", w, s)
 		}

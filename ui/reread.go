@@ -80,9 +80,19 @@ func lostReason(err error) string {
 	return "no readable answer"
 }
 
+// refusedAsFinal reports a cancel the API refused with 400, which it does
+// for an action already in a final state.
+func refusedAsFinal(err error) bool {
+	e, ok := mde.AsAPIError(err)
+	return ok && e.StatusCode == 400
+}
+
 func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 	delete(m.inFlight, msg.id)
 	m.setBusy(msg.id, false)
+	if refusedAsFinal(msg.cause) {
+		return m.onRefusedReread(msg), nil
+	}
 	lost := "the cancel's answer was lost (" + lostReason(msg.cause) + ")"
 	switch {
 	case msg.err != nil || !msg.found:
@@ -108,4 +118,32 @@ func (m Model) onReread(msg rereadMsg) (Model, tea.Cmd) {
 		m.msg = footerMsg{footErr, "Not cancelled: " + lost + " and a re-read shows " + format.TypeName(a) + " on " + format.Device(a) + " still " + format.Status(a.Status) + ". Your comment is kept: press " + keys.Name(m.ctx.Keys.Cancel) + " to try again."}
 		return m, nil
 	}
+}
+
+// onRefusedReread says what a re-read after a 400 found: the action as it
+// is now goes into its row, and the footer says why the cancel was refused.
+func (m Model) onRefusedReread(msg rereadMsg) Model {
+	refused := explain(opCancel, msg.cause, m.opts.ExplainToken, m.ctx.Keys)
+	a := msg.action
+	if msg.err == nil && msg.found { // the re-read has answered what refreshing would
+		refused = strings.TrimSuffix(refused, " Press "+keys.Name(m.ctx.Keys.Refresh)+" to refresh: it may have finished already.")
+	}
+	switch {
+	case msg.err != nil || !msg.found:
+		m.msg = footerMsg{footErr, refused + " Your comment is kept."}
+	case a.Status.Final():
+		delete(m.drafts, msg.id)
+		m.applyAnswer(msg.id, a)
+		by := ""
+		if a.Status == mde.StatusCancelled {
+			by = cancelledBy(a)
+		}
+		m.msg = footerMsg{footInfo, "Nothing to cancel: " + format.TypeName(a) + " on " + format.Device(a) + " is already " +
+			format.Status(a.Status) + by + " (the API refused the cancel with 400)."}
+	default:
+		m.applyAnswer(msg.id, a)
+		m.msg = footerMsg{footErr, refused + " A re-read shows it still " + format.Status(a.Status) + ". Your comment is kept: press " +
+			keys.Name(m.ctx.Keys.Cancel) + " to try again."}
+	}
+	return m
 }
