@@ -46,6 +46,7 @@ type bulkState struct {
 	aborting  bool
 	finished  bool
 	notes     []string    // collateral changes and races, in words
+	problems  []string    // each action that failed or stayed unknown, and why
 	keys      keys.KeyMap // for the hints in its lines
 }
 
@@ -181,6 +182,9 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 		if ev.Err != nil {
 			m.failures[ev.ID] = explain(opCancel, ev.Err, m.opts.ExplainToken, m.ctx.Keys)
 		}
+		if ev.Outcome == bulk.Failed || ev.Outcome == bulk.Unknown {
+			b.problems = append(b.problems, bulkProblem(ev, m.failures[ev.ID]))
+		}
 		if ev.CompletedBeforeCancel {
 			b.notes = append(b.notes, fmt.Sprintf("%s on %s: Cancelled, but a command had already completed.",
 				format.TypeName(ev.Action), format.Device(ev.Action)))
@@ -263,7 +267,7 @@ func (b bulkState) summary() string {
 		more = "more thing"
 	}
 	if n := b.outcomes[bulk.Failed] + b.outcomes[bulk.Unknown]; n > 0 {
-		s += " Failed rows keep their mark: " + keys.Name(b.keys.Open) + " shows why; " + keys.Name(b.keys.Cancel) + " retries them."
+		s += " Failed rows keep their mark: " + keys.Name(b.keys.Open) + " shows why, " + keys.Name(b.keys.Report) + " lists them; " + keys.Name(b.keys.Cancel) + " retries them."
 	}
 	if len(b.notes) > 0 {
 		s += fmt.Sprintf(" %d %s to know: %s shows the report.", len(b.notes), more, keys.Name(b.keys.Report))
@@ -278,10 +282,29 @@ func (b bulkState) Report() []string {
 	if !b.finished {
 		lines[0] = fmt.Sprintf("Bulk cancel of %d actions, stopped by quitting: %s; %d not sent.", b.total, b.counts(), b.total-b.done)
 	}
+	for _, p := range b.problems {
+		lines = append(lines, "- "+p)
+	}
 	for _, n := range b.notes {
 		lines = append(lines, "- "+textsafe.Clean(n))
 	}
 	return lines
+}
+
+// bulkProblem is one report line for an action that did not end Cancelled.
+func bulkProblem(ev bulk.Event, why string) string {
+	a := ev.Action
+	what := format.TypeName(a) + " on " + format.Device(a) + " (" + textsafe.Clean(ev.ID) + "): "
+	switch {
+	case ev.Outcome == bulk.Unknown && ev.Reread && !a.Status.Final():
+		return what + "UNKNOWN: the cancel's answer was lost and a re-read shows it still " + format.Status(a.Status) +
+			" (not applied so far). Look at it before cancelling again."
+	case ev.Outcome == bulk.Unknown:
+		return what + "UNKNOWN: the cancel's answer was lost and the action could not be read again. Look at it before cancelling again."
+	case why == "":
+		return what + "FAILED."
+	}
+	return what + "FAILED: " + why
 }
 
 // running reports a bulk cancel that has not ended.

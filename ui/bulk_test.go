@@ -353,3 +353,29 @@ func TestBulkStopSaysWhatItWaitsFor(t *testing.T) {
 		t.Fatalf("stop during a wait: %q (%d stops)", s, fb.job.stops)
 	}
 }
+
+// TestBulkReportNamesEachActionThatDidNotEndCancelled: the report says
+// which actions failed or stayed unknown, and why.
+func TestBulkReportNamesEachActionThatDidNotEndCancelled(t *testing.T) {
+	h, fb := newBulkHarness(t, 3)
+	h.bulkAll("wrong group")
+	a := fb.actions
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: a[0].ID, Outcome: bulk.Failed, Action: a[0], Err: &mde.APIError{StatusCode: 403, Code: "Forbidden"}, Done: 1, Total: 3})
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: a[1].ID, Outcome: bulk.Unknown, Reread: true, Action: a[1], Err: &mde.APIError{StatusCode: 503}, Done: 2, Total: 3})
+	h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: a[2].ID, Outcome: bulk.Cancelled, Action: a[2], Done: 3, Total: 3})
+	close(fb.job.events)
+	h.send(runCmd(nextEventCmd(fb.job)))
+	if !strings.Contains(h.m.msg.text, "R lists them") {
+		t.Fatalf("summary %q does not point at the report", h.m.msg.text)
+	}
+	report := strings.Join(h.m.bulk.Report(), "\n")
+	for _, want := range []string{a[0].ID + "): FAILED: The cancel was refused: permission missing (403)",
+		a[1].ID + "): UNKNOWN: the cancel's answer was lost and a re-read shows it still Pending"} {
+		if !strings.Contains(report, want) {
+			t.Fatalf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if strings.Contains(report, a[2].ID) {
+		t.Fatalf("the cancelled action is listed as a problem:\n%s", report)
+	}
+}
