@@ -467,6 +467,7 @@ func newCancelCmd(f *flags) *cobra.Command {
 			if f.readOnly {
 				return errors.New("cancel refused: read-only (--read-only, or read_only = true in the profile)")
 			}
+			ids = uniqueIDs(cmd.ErrOrStderr(), ids)
 			e, client, budgets, err := commandClient(cmd, *f)
 			if err != nil {
 				return err
@@ -546,6 +547,23 @@ func outcomeWord(o bulk.Outcome) string {
 		return "unknown"
 	}
 	return "failed"
+}
+
+// uniqueIDs drops an id given again (in any case), saying so on w: each
+// action gets one line and one cancel.
+func uniqueIDs(w io.Writer, ids []string) []string {
+	seen := map[string]bool{}
+	out := ids[:0:0]
+	for _, id := range ids {
+		k := strings.ToLower(id)
+		if seen[k] {
+			fmt.Fprintf(w, "mdeactions: %s is given more than once: it is cancelled once\n", textsafe.Clean(id))
+			continue
+		}
+		seen[k] = true
+		out = append(out, id)
+	}
+	return out
 }
 
 // readIDs takes the ids from the arguments; "-" reads more from r, one

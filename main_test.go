@@ -459,3 +459,22 @@ func TestSimRefusesLimitsWithNoLimits(t *testing.T) {
 		t.Fatalf("sim --limits with --no-limits: %v", err)
 	}
 }
+
+func TestCancelOfAnIDGivenTwiceIsOneLineAndSucceeds(t *testing.T) {
+	out, err := runCmdArgs(t, "--demo", "list", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []mde.MachineAction
+	if err := json.Unmarshal([]byte(out), &acts); err != nil || len(acts) == 0 {
+		t.Fatalf("%d actions, %v", len(acts), err)
+	}
+	id := acts[0].ID
+	out, err = runCmdArgs(t, "--demo", "--audit-file", filepath.Join(t.TempDir(), "st", "audit.jsonl"), "cancel", id, strings.ToUpper(id), "--comment", "wrong host")
+	if err != nil {
+		t.Fatalf("cancel of one id given twice: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "\tcancelled\tCancelled"); n != 1 || strings.Contains(out, "duplicate") || !strings.Contains(out, "given more than once") {
+		t.Fatalf("output:\n%s", out)
+	}
+}
