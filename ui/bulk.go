@@ -89,7 +89,7 @@ func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model
 	m.bulk = &bulkState{total: len(actions), outcomes: map[bulk.Outcome]int{}, keys: m.ctx.Keys}
 	for _, a := range actions {
 		m.inFlight[a.ID] = true
-		m.setBusy(a.ID, true)
+		m.setQueued(a.ID, true) // Cancelling once its turn comes
 	}
 	m.msg = footerMsg{footInfo, fmt.Sprintf("Cancelling %d actions, paced within the API's limits…", len(actions))}
 	known := make([]mde.MachineAction, 0, m.table.Len())
@@ -117,6 +117,7 @@ func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if m.marked[id] {
 				delete(m.inFlight, id)
 				m.setBusy(id, false)
+				m.setQueued(id, false)
 			}
 		}
 		m.msg = footerMsg{footOK, b.summary()}
@@ -156,6 +157,8 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 		cmd = bulkTick()
 	case bulk.Started:
 		b.until, b.sending = time.Time{}, true
+		m.setQueued(ev.ID, false)
+		m.setBusy(ev.ID, true)
 	case bulk.Paused:
 		b.paused = true
 	case bulk.Resumed:
@@ -165,6 +168,7 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 		b.outcomes[ev.Outcome]++
 		delete(m.inFlight, ev.ID)
 		m.setBusy(ev.ID, false)
+		m.setQueued(ev.ID, false)
 		if ev.Action.ID == ev.ID {
 			m.known[ev.ID] = ev.Action
 			a := ev.Action

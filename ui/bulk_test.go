@@ -96,8 +96,8 @@ func TestBulkCancelOfMarkedActions(t *testing.T) {
 	}
 	ids := []string{fb.actions[0].ID, fb.actions[1].ID, fb.actions[2].ID}
 	for _, r := range h.m.table.Rows() {
-		if r.Marked && !r.Busy {
-			t.Fatal("a marked row is not shown as being cancelled")
+		if r.Marked && (!r.Queued || r.Busy) {
+			t.Fatal("a marked row is not shown as queued before its turn")
 		}
 	}
 	now := testNow
@@ -377,5 +377,38 @@ func TestBulkReportNamesEachActionThatDidNotEndCancelled(t *testing.T) {
 	}
 	if strings.Contains(report, a[2].ID) {
 		t.Fatalf("the cancelled action is listed as a problem:\n%s", report)
+	}
+}
+
+// TestBulkRowsSayQueuedUntilTheirTurn: before its call goes out a row says
+// Queued; the one whose call is out says Cancelling; a refresh keeps both.
+func TestBulkRowsSayQueuedUntilTheirTurn(t *testing.T) {
+	fb := &fakeBulk{}
+	h := newHarness(t, &fakeService{actions: manyActions(3)}, func(o *Options) {
+		o.Bulk, o.Profiles = fb, &fakeProfiles{set: newTenantSet()}
+	})
+	h.bulkAll("wrong group")
+	h.deliver(fb, bulk.Event{Kind: bulk.Started, ID: fb.actions[0].ID, Total: 3})
+	h.press("r")
+	states := map[string]string{}
+	for _, r := range h.m.table.Rows() {
+		switch {
+		case r.Busy:
+			states[r.Action.ID] = "Cancelling"
+		case r.Queued:
+			states[r.Action.ID] = "Queued"
+		}
+	}
+	if states[fb.actions[0].ID] != "Cancelling" || states[fb.actions[1].ID] != "Queued" || states[fb.actions[2].ID] != "Queued" {
+		t.Fatalf("row states %v", states)
+	}
+	if s := h.screen(); strings.Count(s, "Queued") != 2 || strings.Count(s, "Cancelling") < 1 {
+		t.Fatalf("screen:\n%s", s)
+	}
+	h.press("p")
+	h.deliver(fb, bulk.Event{Kind: bulk.Paused, Total: 3})
+	h.press("P")
+	if !strings.Contains(h.m.msg.text, "paused: resume it (p) or stop it (x)") {
+		t.Fatalf("switching while paused: %q", h.m.msg.text)
 	}
 }

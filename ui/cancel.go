@@ -130,6 +130,17 @@ func (m Model) updateForm(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
+// setQueued marks an action waiting its turn in a bulk cancel (its row
+// says Queued; Cancelling once its call goes out).
+func (m *Model) setQueued(id string, queued bool) {
+	if queued {
+		m.queued[id] = true
+	} else {
+		delete(m.queued, id)
+	}
+	m.table.UpdateRow(id, func(r *actiontable.Row) { r.Queued = queued })
+}
+
 func (m *Model) setBusy(id string, busy bool) {
 	m.table.UpdateRow(id, func(r *actiontable.Row) { r.Busy = busy })
 	if m.view == viewDetail && m.detail.ID() == id {

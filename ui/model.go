@@ -135,6 +135,7 @@ type Model struct {
 	// inFlight holds the ids of actions whose cancel has been sent and not
 	// answered; drafts keeps comments of cancels that did not go through.
 	inFlight map[string]bool
+	queued   map[string]bool // in a running bulk cancel, its call not sent yet
 	drafts   map[string]string
 	// known holds the entities cancels returned, so that a list read before
 	// the cancel was answered does not put back an older state.
@@ -220,6 +221,7 @@ func New(opts Options) Model {
 		help:     h,
 		loading:  true,
 		inFlight: map[string]bool{},
+		queued:   map[string]bool{},
 		drafts:   map[string]string{},
 		known:    map[string]mde.MachineAction{},
 		marked:   map[string]bool{},

@@ -217,7 +217,8 @@ func (m *Model) rebuild() {
 					delete(m.known, a.ID)
 				}
 			}
-			r.Busy = m.inFlight[a.ID]
+			r.Queued = m.queued[a.ID]
+			r.Busy = m.inFlight[a.ID] && !r.Queued
 			r.Marked = m.marked[a.ID]
 			if m.multi() {
 				// Where the row says it is from is where its cancel goes.
@@ -342,7 +343,12 @@ func (m Model) openPicker() (tea.Model, tea.Cmd) {
 		m.msg = footerMsg{footInfo, "No profiles are configured: see \"Profiles\" in the README (config.toml)."}
 		return m, nil
 	}
-	if len(m.inFlight) > 0 || m.bulk.running() {
+	switch {
+	case m.bulk.running() && m.bulk.paused:
+		m.msg = footerMsg{footInfo, "A bulk cancel is paused: resume it (" + keys.Name(m.ctx.Keys.PauseBulk) + ") or stop it (" +
+			keys.Name(m.ctx.Keys.StopBulk) + "), then switch profile."}
+		return m, nil
+	case len(m.inFlight) > 0 || m.bulk.running():
 		m.msg = footerMsg{footInfo, "Cancels are under way: switch profile when they have been answered."}
 		return m, nil
 	}

@@ -30,6 +30,8 @@ type Row struct {
 	Src    int
 	// Busy is set while a cancel for this action is in flight.
 	Busy bool
+	// Queued is set while the action waits its turn in a bulk cancel.
+	Queued bool
 	// Marked is set when the user marked the row for a bulk cancel.
 	Marked bool
 	// Flag is a triage hint in the marker column: 'D' another open action
@@ -365,6 +367,9 @@ func (m Model) View() string {
 		}
 		marker := string([]byte{c0, c1, c2, ' '})
 		status := format.Status(r.Action.Status)
+		if r.Queued {
+			status = "Queued"
+		}
 		if r.Busy {
 			status = "Cancelling"
 		}
