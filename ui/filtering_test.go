@@ -238,3 +238,20 @@ func TestHintsNameTheBoundKeys(t *testing.T) {
 		t.Fatalf("no match:\n%s", h.screen())
 	}
 }
+
+// TestHelpShowsEveryKeyWithLongNames: rebound to long names, the help at
+// 80x24 still lists every action.
+func TestHelpShowsEveryKeyWithLongNames(t *testing.T) {
+	km := keys.Default()
+	km.Back = key.NewBinding(key.WithKeys("backspace"), key.WithHelp("backspace", "back"))
+	km.PauseBulk = key.NewBinding(key.WithKeys("ctrl+p"), key.WithHelp("ctrl+p", "pause/resume bulk"))
+	km.Report = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "bulk report"))
+	h := newHarness(t, &fakeService{actions: sampleActions()}, func(o *Options) { o.Keys = &km })
+	h.press("?")
+	s := strings.Join(strings.Fields(h.screen()), " ")
+	for _, want := range []string{"search", "filter", "group by device", "mark all shown", "clear marks", "ctrl+p pause/resume bulk", "stop bulk", "ctrl+r bulk report", "copy machine id", "quit"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("help lacks %q:\n%s", want, h.screen())
+		}
+	}
+}

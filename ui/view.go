@@ -107,7 +107,12 @@ func (m Model) render() string {
 		if m.opts.ReadOnly {
 			legend = "Marker column: > cursor · D duplicate (same type open twice on the device) · L live response that blocks new ones on the device"
 		}
-		parts = append(parts, fitLines(m.fullHelp()+"\n\n"+lipgloss.NewStyle().Width(w).Render(legend)+"\n\n"+st.Muted.Render(keys.Name(m.ctx.Keys.Help)+" or "+keys.Name(m.ctx.Keys.Back)+": close help"), body))
+		tail := "\n\n" + lipgloss.NewStyle().Width(w).Render(legend) + "\n\n" + st.Muted.Render(keys.Name(m.ctx.Keys.Help)+" or "+keys.Name(m.ctx.Keys.Back)+": close help")
+		help := m.fullHelp()
+		if strings.Count(help+tail, "\n")+1 > body {
+			help = m.compactHelp() // long key names: every key still shows
+		}
+		parts = append(parts, fitLines(help+tail, body))
 	case m.view == viewDetail:
 		parts = append(parts, m.detail.View())
 	case m.loading && m.table.Len() == 0:
@@ -240,15 +245,16 @@ func (m Model) shortHelp() string {
 	var b []key.Binding
 	switch {
 	case m.form != nil:
-		return m.ctx.Styles.Muted.Render(format.Fit("ctrl+c: quit", m.ctx.Width))
+		return m.ctx.Styles.Muted.Render(format.Fit(keys.Name(k.ForceQuit)+": quit", m.ctx.Width))
 	case m.signIn != nil:
-		help := "esc: abort sign-in · q: quit"
+		help := keys.Name(k.Back) + ": abort sign-in · " + keys.Name(k.Quit) + ": quit"
 		if st := m.signIn.Stage; st == signin.Failed || st == signin.Aborted {
-			help = "r: sign in again · q: quit"
+			help = keys.Name(k.Refresh) + ": sign in again · " + keys.Name(k.Quit) + ": quit"
 		}
 		return m.ctx.Styles.Muted.Render(format.Fit(help, m.ctx.Width))
 	case m.picker != nil:
-		return m.ctx.Styles.Muted.Render(format.Fit("j/k: move · enter: open · esc: back · q: quit", m.ctx.Width))
+		return m.ctx.Styles.Muted.Render(format.Fit(keys.Name(k.Down)+", "+keys.Name(k.Up)+": move · "+keys.Name(k.Open)+": open · "+
+			keys.Name(k.Back)+": back · "+keys.Name(k.Quit)+": quit", m.ctx.Width))
 	case m.view == viewDetail:
 		b = k.DetailHelp()
 	case m.view == viewReport:
@@ -266,19 +272,35 @@ func (m Model) shortHelp() string {
 func (m Model) fullHelp() string {
 	var blocks []string
 	var row [][]key.Binding
+	h := m.help
+	h.SetWidth(0) // measured whole here: the help cuts what is wider than its width with "…"
 	for _, g := range m.ctx.Keys.FullHelp() {
 		try := append(append([][]key.Binding{}, row...), g)
-		if len(row) > 0 && lipgloss.Width(m.help.FullHelpView(try)) > m.ctx.Width {
-			blocks = append(blocks, m.help.FullHelpView(row))
+		if len(row) > 0 && lipgloss.Width(h.FullHelpView(try)) > m.ctx.Width {
+			blocks = append(blocks, h.FullHelpView(row))
 			row = [][]key.Binding{g}
 			continue
 		}
 		row = try
 	}
 	if len(row) > 0 {
-		blocks = append(blocks, m.help.FullHelpView(row))
+		blocks = append(blocks, h.FullHelpView(row))
 	}
 	return strings.Join(blocks, "\n\n")
+}
+
+// compactHelp is every key on running lines, for when the columns of
+// fullHelp do not fit (keys rebound to long names, a small terminal).
+func (m Model) compactHelp() string {
+	var items []string
+	for _, g := range m.ctx.Keys.FullHelp() {
+		for _, b := range g {
+			if b.Enabled() && b.Help().Key != "" {
+				items = append(items, b.Help().Key+" "+b.Help().Desc)
+			}
+		}
+	}
+	return lipgloss.NewStyle().Width(m.ctx.Width).Render(strings.Join(items, " · "))
 }
 
 // fitLines pads or cuts s to exactly n lines.
