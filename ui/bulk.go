@@ -124,6 +124,9 @@ func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if b.outcomes[bulk.Failed]+b.outcomes[bulk.Unknown] > 0 || len(b.notes) > 0 {
 			m.msg.kind = footErr
 		}
+		if b.outcomes[bulk.Failed]+b.outcomes[bulk.Unknown]+b.outcomes[bulk.Aborted] == 0 {
+			delete(m.drafts, bulkDraft) // nothing left to retry: the next bulk gets its own comment
+		}
 		return m, nil
 	case bulkTickMsg:
 		if b.finished {

@@ -412,3 +412,21 @@ func TestBulkRowsSayQueuedUntilTheirTurn(t *testing.T) {
 		t.Fatalf("switching while paused: %q", h.m.msg.text)
 	}
 }
+
+// TestBulkCommentIsNotCarriedToTheNextBulk: once every action of a bulk
+// cancel ended Cancelled, the next bulk's form starts empty; with failures
+// left to retry, it keeps the comment.
+func TestBulkCommentIsNotCarriedToTheNextBulk(t *testing.T) {
+	h, fb := newBulkHarness(t, 3)
+	h.bulkAll("first group")
+	for i, a := range fb.actions {
+		c := a
+		c.Status = mde.StatusCancelled
+		h.deliver(fb, bulk.Event{Kind: bulk.Done, ID: a.ID, Outcome: bulk.Cancelled, Action: c, Done: i + 1, Total: 3})
+	}
+	close(fb.job.events)
+	h.send(runCmd(nextEventCmd(fb.job)))
+	if _, kept := h.m.drafts[bulkDraft]; kept {
+		t.Fatal("the comment of a finished bulk cancel is kept for the next one")
+	}
+}

@@ -174,7 +174,8 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 		if errors.Is(msg.err, mde.ErrReadOnly) || keys.Name(m.ctx.Keys.Cancel) == "" {
 			retry = "" // nothing to retry here
 		}
-		m.msg = footerMsg{footErr, explain(opCancel, msg.err, m.opts.ExplainToken, m.ctx.Keys) + retry}
+		m.failures[msg.id] = explain(opCancel, msg.err, m.opts.ExplainToken, m.ctx.Keys)
+		m.msg = footerMsg{footErr, m.failures[msg.id] + retry}
 		return m, nil
 	}
 	delete(m.drafts, msg.id)
@@ -206,6 +207,7 @@ func (m Model) onCancelled(msg cancelledMsg) (Model, tea.Cmd) {
 // it) returned into its row and the detail view: it is the newest state of
 // the action, and no list read before it may put an older one back.
 func (m *Model) applyAnswer(id string, a mde.MachineAction) {
+	delete(m.failures, id) // its last cancel is this one now
 	m.known[a.ID] = a
 	m.updateRow(id, func(r *actiontable.Row) {
 		r.SetAction(a)

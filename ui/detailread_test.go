@@ -98,3 +98,32 @@ func TestRefusedCancelOfAFinishedActionRedrawsItsRow(t *testing.T) {
 		t.Fatalf("%d cancels sent, want 1", len(svc.cancels))
 	}
 }
+
+// TestSmallHonestyFixes: a single cancel's failure shows in its detail
+// view; a finished action's detail does not offer cancel; read-only says
+// why c does nothing.
+func TestSmallHonestyFixes(t *testing.T) {
+	svc := &fakeService{actions: sampleActions(), cancelErr: &mde.APIError{StatusCode: 403, Code: "Forbidden"}}
+	h := newHarness(t, svc, nil)
+	h.press("c")
+	h.typeText("wrong host")
+	h.press("enter", "y", "enter")
+	if !strings.Contains(h.m.msg.text, "Last cancel: The cancel was refused: permission missing (403)") {
+		t.Fatalf("detail after a failed cancel: %q", h.m.msg.text)
+	}
+	if !strings.Contains(h.screen(), "c cancel") {
+		t.Fatalf("an open action's detail does not offer cancel:\n%s", h.screen())
+	}
+	done := sampleActions()[0]
+	done.Status = mde.StatusSucceeded
+	h.m.detail.SetAction(done, false)
+	if strings.Contains(h.screen(), "c cancel") {
+		t.Fatalf("a finished action's detail offers cancel:\n%s", h.screen())
+	}
+
+	ro := newHarness(t, &fakeService{actions: sampleActions()}, func(o *Options) { o.ReadOnly = true })
+	ro.press("c")
+	if ro.m.form != nil || !strings.Contains(ro.m.msg.text, "Read-only") {
+		t.Fatalf("c in read-only: form %v, footer %q", ro.m.form != nil, ro.m.msg.text)
+	}
+}

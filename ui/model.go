@@ -471,6 +471,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			}
 			return m, nil
 		}
+		if m.opts.ReadOnly && msg.String() == "c" { // the usual cancel key, unbound here: say why
+			m.msg = footerMsg{footInfo, "Read-only: nothing is cancelled from here (--read-only, or read_only = true in the profile)."}
+			return m, nil
+		}
 		m.table, _ = m.table.Update(msg)
 	}
 	return m, nil

@@ -257,6 +257,9 @@ func (m Model) shortHelp() string {
 			keys.Name(k.Back)+": back · "+keys.Name(k.Quit)+": quit", m.ctx.Width))
 	case m.view == viewDetail:
 		b = k.DetailHelp()
+		if m.detail.Action().Status.Final() {
+			b = b[1:] // nothing to cancel: the key is not offered
+		}
 	case m.view == viewReport:
 		b = []key.Binding{k.Back, k.Quit}
 	case m.view == viewHelp:

@@ -100,6 +100,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 }
 
 // DetailHelp is the footer's help in the detail view.
+// (Cancel comes first, so a view of a finished action can leave it out.)
 func (k KeyMap) DetailHelp() []key.Binding {
 	return []key.Binding{k.Cancel, k.CopyID, k.CopyMachine, k.Back, k.Quit}
 }
