@@ -379,9 +379,9 @@ func writeActions(w io.Writer, output string, actions []mde.MachineAction, now t
 		return err
 	case "csv":
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"id", "type", "status", "computerDnsName", "machineId", "requestor", "requestorComment", "creationDateTimeUtc", "lastUpdateDateTimeUtc"})
+		_ = cw.Write([]string{"id", "type", "scope", "status", "computerDnsName", "machineId", "requestor", "requestorComment", "creationDateTimeUtc", "lastUpdateDateTimeUtc"})
 		for _, a := range actions {
-			row := []string{a.ID, string(a.Type), string(a.Status), a.ComputerDNSName, a.MachineID, a.Requestor, a.RequestorComment,
+			row := []string{a.ID, string(a.Type), string(a.Scope), string(a.Status), a.ComputerDNSName, a.MachineID, a.Requestor, a.RequestorComment,
 				stamp(a.CreationDateTimeUtc), stamp(a.LastUpdateDateTimeUtc)}
 			for i := range row {
 				row[i] = csvSafe(textsafe.Clean(row[i])) // a spreadsheet or a terminal reads it

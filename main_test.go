@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"os"
@@ -476,5 +477,24 @@ func TestCancelOfAnIDGivenTwiceIsOneLineAndSucceeds(t *testing.T) {
 	}
 	if n := strings.Count(out, "\tcancelled\tCancelled"); n != 1 || strings.Contains(out, "duplicate") || !strings.Contains(out, "given more than once") {
 		t.Fatalf("output:\n%s", out)
+	}
+}
+
+func TestListCSVHasTheScope(t *testing.T) {
+	out, err := runCmdArgs(t, "--demo", "list", "-o", "csv", "--filter", "type:scan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	if rows[0][2] != "scope" {
+		t.Fatalf("header %v", rows[0])
+	}
+	for _, r := range rows[1:] {
+		if r[1] != "RunAntiVirusScan" || (r[2] != "Quick" && r[2] != "Full") {
+			t.Fatalf("row %v: an AV scan without its scope", r)
+		}
 	}
 }
