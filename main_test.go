@@ -429,7 +429,9 @@ func TestNoDefaultProfileAdvice(t *testing.T) {
 	}
 }
 
-func TestListIsOldestFirstAsTheTUI(t *testing.T) {
+// demoActions is what list -o json gives in the demo (at least two).
+func demoActions(t *testing.T) []mde.MachineAction {
+	t.Helper()
 	out, err := runCmdArgs(t, "--demo", "list", "-o", "json")
 	if err != nil {
 		t.Fatal(err)
@@ -438,6 +440,11 @@ func TestListIsOldestFirstAsTheTUI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) < 2 {
 		t.Fatalf("%d actions, %v", len(got), err)
 	}
+	return got
+}
+
+func TestListIsOldestFirstAsTheTUI(t *testing.T) {
+	got := demoActions(t)
 	for i := 1; i < len(got); i++ {
 		if got[i].CreationDateTimeUtc.Time.Before(got[i-1].CreationDateTimeUtc.Time) {
 			t.Fatalf("row %d (%s) is older than row %d (%s): not oldest first", i, got[i].CreationDateTimeUtc.Time, i-1, got[i-1].CreationDateTimeUtc.Time)
@@ -462,16 +469,8 @@ func TestSimRefusesLimitsWithNoLimits(t *testing.T) {
 }
 
 func TestCancelOfAnIDGivenTwiceIsOneLineAndSucceeds(t *testing.T) {
-	out, err := runCmdArgs(t, "--demo", "list", "-o", "json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var acts []mde.MachineAction
-	if err := json.Unmarshal([]byte(out), &acts); err != nil || len(acts) == 0 {
-		t.Fatalf("%d actions, %v", len(acts), err)
-	}
-	id := acts[0].ID
-	out, err = runCmdArgs(t, "--demo", "--audit-file", filepath.Join(t.TempDir(), "st", "audit.jsonl"), "cancel", id, strings.ToUpper(id), "--comment", "wrong host")
+	id := demoActions(t)[0].ID
+	out, err := runCmdArgs(t, "--demo", "--audit-file", filepath.Join(t.TempDir(), "st", "audit.jsonl"), "cancel", id, strings.ToUpper(id), "--comment", "wrong host")
 	if err != nil {
 		t.Fatalf("cancel of one id given twice: %v\n%s", err, out)
 	}

@@ -45,9 +45,8 @@ type bulkState struct {
 	sending   bool // a cancel is out, its answer not in
 	aborting  bool
 	finished  bool
-	notes     []string    // collateral changes and races, in words
-	problems  []string    // each action that failed or stayed unknown, and why
-	keys      keys.KeyMap // for the hints in its lines
+	notes     []string // collateral changes and races, in words
+	problems  []string // each action that failed or stayed unknown, and why
 }
 
 type (
@@ -86,7 +85,7 @@ func (m Model) startBulk(actions []mde.MachineAction, comment string) (tea.Model
 		m.msg = footerMsg{footErr, "Bulk cancel is not available here."}
 		return m, nil
 	}
-	m.bulk = &bulkState{total: len(actions), outcomes: map[bulk.Outcome]int{}, keys: m.ctx.Keys}
+	m.bulk = &bulkState{total: len(actions), outcomes: map[bulk.Outcome]int{}}
 	for _, a := range actions {
 		m.inFlight[a.ID] = true
 		m.setQueued(a.ID, true) // Cancelling once its turn comes
@@ -120,7 +119,7 @@ func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {
 				m.setQueued(id, false)
 			}
 		}
-		m.msg = footerMsg{footOK, b.summary()}
+		m.msg = footerMsg{footOK, b.summary(m.ctx.Keys)}
 		if b.outcomes[bulk.Failed]+b.outcomes[bulk.Unknown] > 0 || len(b.notes) > 0 {
 			m.msg.kind = footErr
 		}
@@ -134,7 +133,7 @@ func (m Model) onBulk(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		now := m.opts.Now()
 		if !m.quitArm { // the quit warning stays until answered
-			m.msg = footerMsg{footInfo, b.progress(now)}
+			m.msg = footerMsg{footInfo, b.progress(now, m.ctx.Keys)}
 		}
 		if !b.until.IsZero() && now.Before(b.until) {
 			return m, bulkTick() // the countdown moves once a second while it waits
@@ -214,13 +213,13 @@ func (m *Model) applyBulkEvent(b *bulkState, ev bulk.Event) tea.Cmd {
 		m.recount()
 	}
 	if !m.quitArm { // the quit warning stays until answered
-		m.msg = footerMsg{footInfo, b.progress(m.opts.Now())}
+		m.msg = footerMsg{footInfo, b.progress(m.opts.Now(), m.ctx.Keys)}
 	}
 	return cmd
 }
 
 // progress is the one-line progress of a running job.
-func (b bulkState) progress(now time.Time) string {
+func (b bulkState) progress(now time.Time, k keys.KeyMap) string {
 	const width = 20
 	filled := 0
 	if b.total > 0 {
@@ -230,16 +229,16 @@ func (b bulkState) progress(now time.Time) string {
 	s := fmt.Sprintf("Cancelling %d/%d %s %s", b.done, b.total, bar, b.counts())
 	switch {
 	case b.paused:
-		s += " · PAUSED (" + keys.Name(b.keys.PauseBulk) + " resumes)"
+		s += " · PAUSED (" + keys.Name(k.PauseBulk) + " resumes)"
 	case !b.until.IsZero() && now.Before(b.until) && b.throttled:
 		s += fmt.Sprintf(" · throttled by the API (429): resuming in %ds", int(b.until.Sub(now).Seconds()+0.999))
 	case !b.until.IsZero() && now.Before(b.until):
 		s += fmt.Sprintf(" · pacing within the API's limits: next in %ds", int(b.until.Sub(now).Seconds()+0.999))
 	}
 	if b.paused {
-		return s + " · " + keys.Name(b.keys.StopBulk) + " stop the rest"
+		return s + " · " + keys.Name(k.StopBulk) + " stop the rest"
 	}
-	return s + " · " + keys.Name(b.keys.PauseBulk) + " pause · " + keys.Name(b.keys.StopBulk) + " stop the rest"
+	return s + " · " + keys.Name(k.PauseBulk) + " pause · " + keys.Name(k.StopBulk) + " stop the rest"
 }
 
 // underWay is what a stop or a quit still waits for, in words.
@@ -267,17 +266,17 @@ func (b bulkState) counts() string {
 	return strings.Join(parts, ", ")
 }
 
-func (b bulkState) summary() string {
+func (b bulkState) summary(k keys.KeyMap) string {
 	s := fmt.Sprintf("Bulk cancel finished: %s.", b.counts())
 	more := "more things"
 	if len(b.notes) == 1 {
 		more = "more thing"
 	}
 	if n := b.outcomes[bulk.Failed] + b.outcomes[bulk.Unknown]; n > 0 {
-		s += " Failed rows keep their mark: " + keys.Name(b.keys.Open) + " shows why, " + keys.Name(b.keys.Report) + " lists them; " + keys.Name(b.keys.Cancel) + " retries them."
+		s += " Failed rows keep their mark: " + keys.Name(k.Open) + " shows why, " + keys.Name(k.Report) + " lists them; " + keys.Name(k.Cancel) + " retries them."
 	}
 	if len(b.notes) > 0 {
-		s += fmt.Sprintf(" %d %s to know: %s shows the report.", len(b.notes), more, keys.Name(b.keys.Report))
+		s += fmt.Sprintf(" %d %s to know: %s shows the report.", len(b.notes), more, keys.Name(k.Report))
 	}
 	return s
 }

@@ -223,6 +223,7 @@ func TestHintsNameTheBoundKeys(t *testing.T) {
 	km.Refresh = key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh"))
 	km.Report = key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "bulk report"))
 	km.Cancel = key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "cancel"))
+	km.Filter = key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "filter"))
 	svc := &fakeService{actions: sampleActions(), cancelErr: &mde.APIError{StatusCode: 404, Code: "ResourceNotFound"}}
 	h := newHarness(t, svc, func(o *Options) { o.Keys = &km })
 	h.press("C")
@@ -234,7 +235,7 @@ func TestHintsNameTheBoundKeys(t *testing.T) {
 	h.press("/")
 	h.typeText("no-such-device")
 	h.press("enter")
-	if s := strings.Join(strings.Fields(h.screen()), " "); !strings.Contains(s, "esc clears the search; f changes the filter") {
+	if s := strings.Join(strings.Fields(h.screen()), " "); !strings.Contains(s, "esc clears the search; F changes the filter") {
 		t.Fatalf("no match:\n%s", h.screen())
 	}
 }
